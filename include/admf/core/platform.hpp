@@ -1,0 +1,36 @@
+// SPDX-License-Identifier: MIT
+// Platform facts: cache-line geometry, the spin-loop hint and test hooks. The only #if-platform code.
+#pragma once
+
+#include <cstddef>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
+
+namespace admf {
+
+/// Size of one cache line on every CPU we target (x86-64, AArch64 Neoverse/Graviton).
+inline constexpr std::size_t cache_line_size = 64;
+
+/// Distance that keeps two independently written atomics from false sharing. Two lines,
+/// because Intel's adjacent-line prefetcher fetches lines in 128-byte pairs.
+inline constexpr std::size_t false_sharing_range = 2 * cache_line_size;
+
+/// Tells the CPU it is in a spin loop: saves power and, on x86, frees the sibling
+/// hyper-thread and avoids the memory-order mis-speculation penalty when the loop exits.
+inline void cpu_relax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+    _mm_pause();
+#elif defined(__aarch64__)
+    asm volatile("yield" ::: "memory");
+#endif
+}
+
+} // namespace admf
+
+/// Named point where tests may yield or perturb the schedule; compiles to nothing unless a
+/// test defines it before including any admf header.
+#ifndef ADMF_TEST_POINT
+#define ADMF_TEST_POINT(name) static_cast<void>(0)
+#endif

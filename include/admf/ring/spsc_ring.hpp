@@ -1,0 +1,223 @@
+// SPDX-License-Identifier: MIT
+// admf::spsc_ring: bounded, wait-free, single-producer single-consumer ring buffer.
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <iterator>
+#include <type_traits>
+#include <utility>
+
+#include <admf/core/platform.hpp>
+#include <admf/ring/detail/ring_storage.hpp>
+#include <admf/ring/ring_for.hpp>
+
+namespace admf {
+
+// Design: a power-of-two array of raw slots indexed by two free-running 64-bit sequences.
+// `tail_` (next slot to fill) is written only by the producer, `head_` (next slot to drain)
+// only by the consumer; each lives on its own false_sharing_range block next to that side's
+// private copy of the *other* index (`head_cache_`, `tail_cache_`), so a side touches the
+// other's line only when its cached copy says "full" or "empty". The sequences never wrap in
+// practice (2^64 operations); a slot is `sequence & mask_`.
+// Progress: every operation is wait-free (bounded steps, no CAS, no retry).
+// Memory order: the producer constructs the element, then stores tail_ with release; the
+// consumer's acquire load of tail_ makes the element visible. Symmetrically the consumer
+// destroys the element, then stores head_ with release; the producer's acquire load of head_
+// orders that destruction before it constructs in the same slot again.
+// Batches (try_push_n, try_pop_n, consume) publish with one index store per batch.
+template <class T, template <class> class Atomic = std::atomic>
+class spsc_ring {
+    static_assert(std::is_nothrow_destructible_v<T>, "ring elements must not throw from ~T()");
+    static_assert(Atomic<std::uint64_t>::is_always_lock_free,
+                  "the ring indices must be lock-free atomics");
+
+public:
+    using value_type = T;
+    static constexpr producers producer_mode = producers::single;
+    static constexpr consumers consumer_mode = consumers::single;
+
+    /// Allocates `capacity` slots, rounded up to a power of two. Throws std::invalid_argument
+    /// for 0, std::length_error when the rounded size cannot be addressed, std::bad_alloc.
+    explicit spsc_ring(std::size_t capacity) : spsc_ring(capacity, initial_sequence{}) {}
+
+    /// Test-only: as above, counting sequences from `start` (to cross 2^64 wrap-around).
+    spsc_ring(std::size_t capacity, initial_sequence start)
+        : mask_(detail::ring_capacity(capacity, sizeof(slot), 1, "admf::spsc_ring") - 1),
+          slots_(mask_ + 1) {
+        tail_.store(start.value, std::memory_order_relaxed);
+        head_.store(start.value, std::memory_order_relaxed);
+        head_cache_ = tail_cache_ = start.value;
+    }
+
+    /// Destroys the elements still queued. No other thread may use the ring any more.
+    ~spsc_ring() {
+        const auto tail = tail_.load(std::memory_order_acquire); // pairs with producer's release
+        for (auto seq = head_.load(std::memory_order_relaxed); seq != tail; ++seq) {
+            element(seq)->~T();
+        }
+    }
+
+    spsc_ring(const spsc_ring&) = delete;
+    spsc_ring& operator=(const spsc_ring&) = delete;
+
+    /// Producer only. Constructs an element in the next slot from `args`, no temporary.
+    /// Returns false, constructing nothing, when the ring is full. If T's constructor
+    /// throws, the exception propagates and the ring is unchanged.
+    template <class... Args>
+        requires std::constructible_from<T, Args...>
+    [[nodiscard]] bool try_emplace(Args&&... args) noexcept(
+        std::is_nothrow_constructible_v<T, Args...>) {
+        const auto tail = tail_.load(std::memory_order_relaxed); // only this thread writes it
+        if (tail - head_cache_ == capacity()) {
+            // Pairs with the consumer's release store of head_: the slot's old element is
+            // destroyed before we construct over it.
+            head_cache_ = head_.load(std::memory_order_acquire);
+            if (tail - head_cache_ == capacity()) {
+                return false;
+            }
+        }
+        ::new (slots_[tail & mask_].raw()) T(std::forward<Args>(args)...);
+        // Pairs with the consumer's acquire load of tail_: publishes the constructed element.
+        tail_.store(tail + 1, std::memory_order_release);
+        return true;
+    }
+
+    /// Producer only. Moves or copies `value` into the ring; false when full.
+    template <class U>
+        requires std::constructible_from<T, U&&>
+    [[nodiscard]] bool try_push(U&& value) noexcept(std::is_nothrow_constructible_v<T, U&&>) {
+        return try_emplace(std::forward<U>(value));
+    }
+
+    /// Producer only. Moves up to `n` elements from `first` into the ring and publishes them
+    /// with one index store. Returns how many moved (a prefix of the input; 0 when full).
+    template <std::input_iterator It>
+    [[nodiscard]] std::size_t try_push_n(It first, std::size_t n) {
+        const auto tail = tail_.load(std::memory_order_relaxed);
+        if (capacity() - (tail - head_cache_) < n) {
+            head_cache_ = head_.load(std::memory_order_acquire); // as in try_emplace
+        }
+        const std::size_t count = std::min<std::size_t>(n, capacity() - (tail - head_cache_));
+        publish_guard guard{*this, tail};
+        for (; guard.done != count; ++guard.done, ++first) {
+            ::new (slots_[(tail + guard.done) & mask_].raw()) T(std::move(*first));
+        }
+        return count; // ~publish_guard stores tail_, also when a constructor threw midway
+    }
+
+    /// Consumer only. Moves the oldest element into `out` and destroys it in the ring.
+    /// Returns false when empty. If T's move assignment throws, the element stays queued.
+    [[nodiscard]] bool try_pop(T& out) noexcept(std::is_nothrow_move_assignable_v<T>) {
+        const auto head = head_.load(std::memory_order_relaxed); // only this thread writes it
+        if (head == tail_cache_) {
+            // Pairs with the producer's release store of tail_: the element is constructed.
+            tail_cache_ = tail_.load(std::memory_order_acquire);
+            if (head == tail_cache_) {
+                return false;
+            }
+        }
+        T* e = element(head);
+        out = std::move(*e);
+        e->~T();
+        // Pairs with the producer's acquire load of head_: the slot is free for reuse.
+        head_.store(head + 1, std::memory_order_release);
+        return true;
+    }
+
+    /// Consumer only. Move-assigns up to `max` elements to `out` and releases them with one
+    /// index store. Returns how many moved.
+    template <class OutIt>
+    [[nodiscard]] std::size_t try_pop_n(OutIt out, std::size_t max) {
+        return consume([&out](T& e) { *out++ = std::move(e); }, max);
+    }
+
+    /// Consumer only. Calls `f(T&)` on up to `max` queued elements in place, oldest first,
+    /// then destroys them and frees their slots with one index store. Returns how many were
+    /// consumed. If `f` throws, the element it threw on counts as consumed and the
+    /// exception propagates after the slots up to it are released.
+    template <class F>
+        requires std::invocable<F&, T&>
+    std::size_t consume(F&& f, std::size_t max) {
+        const auto head = head_.load(std::memory_order_relaxed);
+        if (tail_cache_ - head < max) {
+            // Refresh only when the cached view cannot fill the batch: one shared-line read
+            // per batch. Pairs with the producer's release store of tail_.
+            tail_cache_ = tail_.load(std::memory_order_acquire);
+        }
+        const std::size_t count = std::min<std::size_t>(max, tail_cache_ - head);
+        release_guard guard{*this, head};
+        while (guard.done != count) {
+            T* e = element(head + guard.done);
+            struct destroy_on_exit {
+                T* e;
+                ~destroy_on_exit() { e->~T(); }
+            } destroy{e};
+            ++guard.done; // counted before f: an element f threw on is consumed too
+            f(*e);
+        }
+        return count; // ~release_guard stores head_
+    }
+
+    /// Any thread. Elements queued at some instant during the call; exact only when the
+    /// other side is idle.
+    [[nodiscard]] std::size_t size_approx() const noexcept {
+        // head_ first: tail_ only grows, so tail read later is >= head and the difference is
+        // never negative; it can exceed capacity() if pops ran between the loads.
+        const auto head = head_.load(std::memory_order_acquire);
+        const auto tail = tail_.load(std::memory_order_acquire);
+        return std::min<std::size_t>(tail - head, capacity());
+    }
+
+    /// Any thread. Maximum number of queued elements (a power of two).
+    [[nodiscard]] std::size_t capacity() const noexcept { return mask_ + 1; }
+
+private:
+    using slot = detail::element_storage<T>;
+
+    [[nodiscard]] T* element(std::uint64_t seq) const noexcept {
+        return slots_[seq & mask_].get();
+    }
+
+    // Stores tail_ once for a batch, including the part built before an exception.
+    struct publish_guard {
+        spsc_ring& ring;
+        std::uint64_t tail;
+        std::size_t done = 0;
+        ~publish_guard() {
+            if (done != 0) {
+                // Pairs with the consumer's acquire load of tail_.
+                ring.tail_.store(tail + done, std::memory_order_release);
+            }
+        }
+    };
+    // Stores head_ once for a batch, including the part consumed before an exception.
+    struct release_guard {
+        spsc_ring& ring;
+        std::uint64_t head;
+        std::size_t done = 0;
+        ~release_guard() {
+            if (done != 0) {
+                // Pairs with the producer's acquire load of head_.
+                ring.head_.store(head + done, std::memory_order_release);
+            }
+        }
+    };
+
+    // Producer line: its index and its cached view of the consumer's.
+    alignas(false_sharing_range) Atomic<std::uint64_t> tail_{0};
+    std::uint64_t head_cache_ = 0;
+    // Consumer line: its index and its cached view of the producer's.
+    alignas(false_sharing_range) Atomic<std::uint64_t> head_{0};
+    std::uint64_t tail_cache_ = 0;
+    // Read-only after construction, shared by both sides.
+    alignas(false_sharing_range) const std::uint64_t mask_;
+    detail::slot_array<slot> slots_;
+};
+
+static_assert(ring_for<spsc_ring<int>, int>);
+
+} // namespace admf
