@@ -17,18 +17,21 @@
 
 namespace admf {
 
-// Design: a power-of-two array of raw slots indexed by two free-running 64-bit sequences.
-// `tail_` (next slot to fill) is written only by the producer, `head_` (next slot to drain)
-// only by the consumer; each lives on its own false_sharing_range block next to that side's
-// private copy of the *other* index (`head_cache_`, `tail_cache_`), so a side touches the
-// other's line only when its cached copy says "full" or "empty". The sequences never wrap in
-// practice (2^64 operations); a slot is `sequence & mask_`.
+// Design: a power-of-two array of slots indexed by two free-running 64-bit sequences.
+// Each slot holds an element and the sequence it was last filled for (`turn`), so a
+// consumer learns that position p is ready by reading p's own slot (turn == p + 1): on a
+// ping-pong that is one cache line per hop, the same as a bare atomic bouncing between two
+// cores, and a streaming consumer never touches the producer's index at all.
+// `tail_` (next position to fill, written only by the producer) sits on the producer's
+// false_sharing_range block with its cached copy of `head_`; `head_` (next position to
+// drain, written only by the consumer) sits on the consumer's block. The producer reads
+// `head_` only when its cached copy says "full"; the consumer frees a whole batch with one
+// store of `head_`. `tail_` is stored for size_approx() only. A slot is `sequence & mask_`.
 // Progress: every operation is wait-free (bounded steps, no CAS, no retry).
-// Memory order: the producer constructs the element, then stores tail_ with release; the
-// consumer's acquire load of tail_ makes the element visible. Symmetrically the consumer
-// destroys the element, then stores head_ with release; the producer's acquire load of head_
-// orders that destruction before it constructs in the same slot again.
-// Batches (try_push_n, try_pop_n, consume) publish with one index store per batch.
+// Memory order: the producer constructs the element, then stores the slot's turn with
+// release; the consumer's acquire load of that turn makes the element visible. The
+// consumer destroys elements, then stores head_ with release; the producer's acquire load
+// of head_ orders those destructions before it constructs in the same slots again.
 template <class T, template <class> class Atomic = std::atomic>
 class spsc_ring {
     static_assert(std::is_nothrow_destructible_v<T>, "ring elements must not throw from ~T()");
@@ -50,14 +53,18 @@ public:
           slots_(mask_ + 1) {
         tail_.store(start.value, std::memory_order_relaxed);
         head_.store(start.value, std::memory_order_relaxed);
-        head_cache_ = tail_cache_ = start.value;
+        head_cache_ = start.value;
+        // Turn p (not p + 1) marks position p as not yet filled.
+        for (std::uint64_t i = 0; i <= mask_; ++i) {
+            slots_[(start.value + i) & mask_].turn.store(start.value + i, std::memory_order_relaxed);
+        }
     }
 
     /// Destroys the elements still queued. No other thread may use the ring any more.
     ~spsc_ring() {
-        const auto tail = tail_.load(std::memory_order_acquire); // pairs with producer's release
-        for (auto seq = head_.load(std::memory_order_relaxed); seq != tail; ++seq) {
-            element(seq)->~T();
+        // Single-threaded by contract; turns, not tail_, say which slots hold an element.
+        for (auto pos = head_.load(std::memory_order_relaxed); ready(pos); ++pos) {
+            element(pos)->~T();
         }
     }
 
@@ -80,9 +87,8 @@ public:
                 return false;
             }
         }
-        ::new (slots_[tail & mask_].raw()) T(std::forward<Args>(args)...);
-        // Pairs with the consumer's acquire load of tail_: publishes the constructed element.
-        tail_.store(tail + 1, std::memory_order_release);
+        fill(tail, std::forward<Args>(args)...);
+        tail_.store(tail + 1, std::memory_order_relaxed); // read only by size_approx()
         return true;
     }
 
@@ -93,8 +99,8 @@ public:
         return try_emplace(std::forward<U>(value));
     }
 
-    /// Producer only. Moves up to `n` elements from `first` into the ring and publishes them
-    /// with one index store. Returns how many moved (a prefix of the input; 0 when full).
+    /// Producer only. Moves up to `n` elements from `first` into the ring, checking for room
+    /// once. Returns how many moved (a prefix of the input; 0 when full).
     template <std::input_iterator It>
     [[nodiscard]] std::size_t try_push_n(It first, std::size_t n) {
         const auto tail = tail_.load(std::memory_order_relaxed);
@@ -104,7 +110,7 @@ public:
         const std::size_t count = std::min<std::size_t>(n, capacity() - (tail - head_cache_));
         publish_guard guard{*this, tail};
         for (; guard.done != count; ++guard.done, ++first) {
-            ::new (slots_[(tail + guard.done) & mask_].raw()) T(std::move(*first));
+            fill(tail + guard.done, std::move(*first));
         }
         return count; // ~publish_guard stores tail_, also when a constructor threw midway
     }
@@ -113,12 +119,8 @@ public:
     /// Returns false when empty. If T's move assignment throws, the element stays queued.
     [[nodiscard]] bool try_pop(T& out) noexcept(std::is_nothrow_move_assignable_v<T>) {
         const auto head = head_.load(std::memory_order_relaxed); // only this thread writes it
-        if (head == tail_cache_) {
-            // Pairs with the producer's release store of tail_: the element is constructed.
-            tail_cache_ = tail_.load(std::memory_order_acquire);
-            if (head == tail_cache_) {
-                return false;
-            }
+        if (!ready(head)) {
+            return false;
         }
         T* e = element(head);
         out = std::move(*e);
@@ -143,14 +145,8 @@ public:
         requires std::invocable<F&, T&>
     std::size_t consume(F&& f, std::size_t max) {
         const auto head = head_.load(std::memory_order_relaxed);
-        if (tail_cache_ - head < max) {
-            // Refresh only when the cached view cannot fill the batch: one shared-line read
-            // per batch. Pairs with the producer's release store of tail_.
-            tail_cache_ = tail_.load(std::memory_order_acquire);
-        }
-        const std::size_t count = std::min<std::size_t>(max, tail_cache_ - head);
         release_guard guard{*this, head};
-        while (guard.done != count) {
+        while (guard.done != max && ready(head + guard.done)) {
             T* e = element(head + guard.done);
             struct destroy_on_exit {
                 T* e;
@@ -159,14 +155,15 @@ public:
             ++guard.done; // counted before f: an element f threw on is consumed too
             f(*e);
         }
-        return count; // ~release_guard stores head_
+        return guard.done; // ~release_guard stores head_
     }
 
     /// Any thread. Elements queued at some instant during the call; exact only when the
     /// other side is idle.
     [[nodiscard]] std::size_t size_approx() const noexcept {
         // head_ first: tail_ only grows, so tail read later is >= head and the difference is
-        // never negative; it can exceed capacity() if pops ran between the loads.
+        // never negative; it can exceed capacity() if pops ran between the loads. (tail_ is
+        // stored after the turn, so an element can be poppable before it is counted here.)
         const auto head = head_.load(std::memory_order_acquire);
         const auto tail = tail_.load(std::memory_order_acquire);
         return std::min<std::size_t>(tail - head, capacity());
@@ -176,10 +173,28 @@ public:
     [[nodiscard]] std::size_t capacity() const noexcept { return mask_ + 1; }
 
 private:
-    using slot = detail::element_storage<T>;
+    struct slot {
+        Atomic<std::uint64_t> turn{0}; // position + 1 of the element last put here
+        detail::element_storage<T> element;
+    };
 
-    [[nodiscard]] T* element(std::uint64_t seq) const noexcept {
-        return slots_[seq & mask_].get();
+    [[nodiscard]] T* element(std::uint64_t pos) const noexcept {
+        return slots_[pos & mask_].element.get();
+    }
+
+    // Consumer side: has the producer published position `pos`?
+    [[nodiscard]] bool ready(std::uint64_t pos) const noexcept {
+        // Pairs with the release store of turn in fill(): the element is constructed.
+        return slots_[pos & mask_].turn.load(std::memory_order_acquire) == pos + 1;
+    }
+
+    // Producer side: constructs position `pos`'s element and publishes it.
+    template <class... Args>
+    void fill(std::uint64_t pos, Args&&... args) {
+        slot& s = slots_[pos & mask_];
+        ::new (s.element.raw()) T(std::forward<Args>(args)...);
+        // Pairs with the acquire load of turn in ready(): publishes the element.
+        s.turn.store(pos + 1, std::memory_order_release);
     }
 
     // Stores tail_ once for a batch, including the part built before an exception.
@@ -189,8 +204,7 @@ private:
         std::size_t done = 0;
         ~publish_guard() {
             if (done != 0) {
-                // Pairs with the consumer's acquire load of tail_.
-                ring.tail_.store(tail + done, std::memory_order_release);
+                ring.tail_.store(tail + done, std::memory_order_relaxed); // for size_approx()
             }
         }
     };
@@ -210,9 +224,8 @@ private:
     // Producer line: its index and its cached view of the consumer's.
     alignas(false_sharing_range) Atomic<std::uint64_t> tail_{0};
     std::uint64_t head_cache_ = 0;
-    // Consumer line: its index and its cached view of the producer's.
+    // Consumer line: its index (it needs no copy of the producer's: turns say what is ready).
     alignas(false_sharing_range) Atomic<std::uint64_t> head_{0};
-    std::uint64_t tail_cache_ = 0;
     // Read-only after construction, shared by both sides.
     alignas(false_sharing_range) const std::uint64_t mask_;
     detail::slot_array<slot> slots_;
