@@ -2,12 +2,14 @@
 // admf::moodycamel_ring: an honestly bounded ring_for adapter over moodycamel::ConcurrentQueue.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <concepts>
 #include <cstddef>
 #include <iterator>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <utility>
 
 #if __has_include(<concurrentqueue/moodycamel/concurrentqueue.h>)
@@ -73,6 +75,24 @@ public:
     [[nodiscard]] bool try_emplace(Args&&... args) {
         if (!reserve(1)) {
             return false;
+        }
+        if constexpr (!std::is_nothrow_constructible_v<T, Args...>) {
+            // Build before enqueueing so a throwing constructor gives the reservation back.
+            struct unreserve_on_throw {
+                moodycamel_ring* ring;
+                ~unreserve_on_throw() {
+                    if (ring != nullptr) {
+                        ring->unreserve(1);
+                    }
+                }
+            } guard{this};
+            T value(std::forward<Args>(args)...);
+            guard.ring = nullptr;
+            if (!queue_.try_enqueue(std::move(value))) {
+                unreserve(1);
+                return false;
+            }
+            return true;
         }
         if (!queue_.try_enqueue(T(std::forward<Args>(args)...))) {
             unreserve(1);
