@@ -113,10 +113,18 @@ run_ctest() {
     esac
 }
 
+# Keeps ctest's output in build/<config>/ctest.log so the totals below can be summed.
+run_ctest_logged() {
+    local rc=0
+    run_ctest "$1" 2>&1 | tee "$repo/build/$1/ctest.log" || rc=$?
+    return "$rc"
+}
+
 total_start=$SECONDS
 run_stage deps bash "$repo/scripts/install-deps.sh"
 
 for config in "${configs[@]}"; do
+    rm -f "$repo/build/$config/ctest.log" # a stale log must not count
     if ! run_stage "$config: configure" configure "$config"; then
         skip_stage "$config: build" "configure failed"
         skip_stage "$config: test" "configure failed"
@@ -126,7 +134,7 @@ for config in "${configs[@]}"; do
         skip_stage "$config: test" "build failed"
         continue
     fi
-    run_stage "$config: test" run_ctest "$config"
+    run_stage "$config: test" run_ctest_logged "$config"
 done
 
 echo
@@ -135,8 +143,22 @@ for i in "${!stage_names[@]}"; do
     printf '  %-18s %6s s  %s\n' "${stage_names[$i]}" "${stage_seconds[$i]}" "${stage_results[$i]}"
 done
 printf '  %-18s %6s s\n' "total" "$((SECONDS - total_start))"
+
+# One closing line over every configuration, in the plain "N passed, N failed" form.
+passed_total=0
+failed_total=0
+for config in "${configs[@]}"; do
+    log="$repo/build/$config/ctest.log"
+    line=$(grep -E 'tests passed, [0-9]+ tests? failed out of [0-9]+' "$log" 2>/dev/null | tail -n 1)
+    if [[ $line =~ ([0-9]+)\ tests?\ failed\ out\ of\ ([0-9]+) ]]; then
+        failed_total=$((failed_total + BASH_REMATCH[1]))
+        passed_total=$((passed_total + BASH_REMATCH[2] - BASH_REMATCH[1]))
+    fi
+done
 if ((failed > 0)); then
     echo "=== test.sh: $failed stage(s) FAILED"
+    echo "tests: $passed_total passed, $failed_total failed"
     exit 1
 fi
 echo "=== test.sh: every stage ok"
+echo "tests: $passed_total passed, $failed_total failed"

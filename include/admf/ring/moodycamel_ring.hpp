@@ -69,36 +69,33 @@ public:
     moodycamel_ring(const moodycamel_ring&) = delete;
     moodycamel_ring& operator=(const moodycamel_ring&) = delete;
 
-    /// Any producer. Builds a T from `args` and moves it in; false when full.
+    /// Any producer. Builds a T from `args` and moves it in; false when full. A single
+    /// argument of type T is handed to moodycamel as it is, so a refused push leaves it
+    /// untouched (the caller can retry with it); other arguments build a temporary first.
     template <class... Args>
         requires std::constructible_from<T, Args...>
     [[nodiscard]] bool try_emplace(Args&&... args) {
         if (!reserve(1)) {
             return false;
         }
-        if constexpr (!std::is_nothrow_constructible_v<T, Args...>) {
-            // Build before enqueueing so a throwing constructor gives the reservation back.
-            struct unreserve_on_throw {
-                moodycamel_ring* ring;
-                ~unreserve_on_throw() {
-                    if (ring != nullptr) {
-                        ring->unreserve(1);
-                    }
+        // Gives the reservation back unless an element was queued, also when T's
+        // constructor (or moodycamel, moving it) throws.
+        struct reservation {
+            moodycamel_ring* ring;
+            bool queued = false;
+            ~reservation() {
+                if (!queued) {
+                    ring->unreserve(1);
                 }
-            } guard{this};
-            T value(std::forward<Args>(args)...);
-            guard.ring = nullptr;
-            if (!queue_.try_enqueue(std::move(value))) {
-                unreserve(1);
-                return false;
             }
-            return true;
+        } r{this};
+        if constexpr (sizeof...(Args) == 1 && (std::same_as<std::remove_cvref_t<Args>, T> && ...)) {
+            // moodycamel moves (or copies) the element only once it has a slot for it.
+            r.queued = queue_.try_enqueue(std::forward<Args>(args)...);
+        } else {
+            r.queued = queue_.try_enqueue(T(std::forward<Args>(args)...));
         }
-        if (!queue_.try_enqueue(T(std::forward<Args>(args)...))) {
-            unreserve(1);
-            return false;
-        }
-        return true;
+        return r.queued;
     }
 
     /// Any producer. Moves or copies `value` in; false when full.
@@ -153,7 +150,8 @@ public:
 
     /// Any thread. Elements counted in flight (reserved by producers, not yet popped).
     [[nodiscard]] std::size_t size_approx() const noexcept {
-        return in_flight_.load(std::memory_order_relaxed);
+        // A refused reserve() counts for a moment before it gives its unit back.
+        return std::min(in_flight_.load(std::memory_order_relaxed), capacity_);
     }
 
     /// Any thread. Maximum number of queued elements (exactly the requested capacity).

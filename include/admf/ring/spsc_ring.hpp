@@ -87,8 +87,13 @@ public:
                 return false;
             }
         }
+        // Counted before it is published (tail_ is read only by size_approx()): the release
+        // store of the turn in fill() orders this store before it, so a size_approx() that
+        // sees the consumer's head_ past this element also sees it counted in tail_.
+        tail_.store(tail + 1, std::memory_order_relaxed);
+        publish_guard guard{*this, tail, 1};
         fill(tail, std::forward<Args>(args)...);
-        tail_.store(tail + 1, std::memory_order_relaxed); // read only by size_approx()
+        guard.done = 1;
         return true;
     }
 
@@ -108,11 +113,15 @@ public:
             head_cache_ = head_.load(std::memory_order_acquire); // as in try_emplace
         }
         const std::size_t count = std::min<std::size_t>(n, capacity() - (tail - head_cache_));
-        publish_guard guard{*this, tail};
+        if (count == 0) {
+            return 0;
+        }
+        tail_.store(tail + count, std::memory_order_relaxed); // counted before published
+        publish_guard guard{*this, tail, count};
         for (; guard.done != count; ++guard.done, ++first) {
             fill(tail + guard.done, std::move(*first));
         }
-        return count; // ~publish_guard stores tail_, also when a constructor threw midway
+        return count; // a constructor that threw midway leaves only the built prefix counted
     }
 
     /// Consumer only. Moves the oldest element into `out` and destroys it in the ring.
@@ -161,9 +170,10 @@ public:
     /// Any thread. Elements queued at some instant during the call; exact only when the
     /// other side is idle.
     [[nodiscard]] std::size_t size_approx() const noexcept {
-        // head_ first: tail_ only grows, so tail read later is >= head and the difference is
-        // never negative; it can exceed capacity() if pops ran between the loads. (tail_ is
-        // stored after the turn, so an element can be poppable before it is counted here.)
+        // head_ first: tail_ counts an element before its turn publishes it, so a head_ that
+        // counts a pop makes the tail read later count that element too: the difference is
+        // never negative. It can exceed capacity() if pops ran between the loads, and it
+        // counts an element being constructed.
         const auto head = head_.load(std::memory_order_acquire);
         const auto tail = tail_.load(std::memory_order_acquire);
         return std::min<std::size_t>(tail - head, capacity());
@@ -197,14 +207,16 @@ private:
         s.turn.store(pos + 1, std::memory_order_release);
     }
 
-    // Stores tail_ once for a batch, including the part built before an exception.
+    // tail_ counts elements before they are built; if a constructor throws, uncounts the
+    // ones not built.
     struct publish_guard {
         spsc_ring& ring;
         std::uint64_t tail;
+        std::size_t count;
         std::size_t done = 0;
         ~publish_guard() {
-            if (done != 0) {
-                ring.tail_.store(tail + done, std::memory_order_relaxed); // for size_approx()
+            if (done != count) {
+                ring.tail_.store(tail + done, std::memory_order_relaxed);
             }
         }
     };
