@@ -7,9 +7,10 @@
 // on one core by ctest through `taskset -c 0` (tests/stress/CMakeLists.txt).
 //
 // Catch2 names template cases "<sentence> - <list> - <index>"; the index follows the list
-// (tests/support/ring_kinds.hpp): spsc_rings 0 spsc_ring, 1 boost_spsc_ring; mpmc_rings
-// 0 mpmc_ring, 1 moodycamel_ring; every_ring 0 spsc, 1 mpmc, 2 boost, 3 moodycamel;
-// sequenced_rings 0 spsc, 1 mpmc (adapters only where this build found them). Every run
+// (tests/support/ring_kinds.hpp): spsc_rings 0 spsc_ring, 1 boost_spsc_ring, last
+// spsc_ring<tail_index>; mpmc_rings 0 mpmc_ring, 1 moodycamel_ring; every_ring 0 spsc,
+// 1 mpmc, 2 boost, 3 moodycamel, last spsc<tail_index>; sequenced_rings 0 spsc, 1 mpmc,
+// 2 spsc<tail_index> (adapters only where this build found them). Every run
 // prints its ring, sizes and rate, and a failure prints the full report.
 //
 // Randomness (operation mix, batch sizes) comes from ADMF_SEED, printed at the start of

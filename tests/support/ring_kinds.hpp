@@ -47,6 +47,16 @@ struct spsc_kind {
     static std::size_t expected_capacity(std::size_t requested) { return std::bit_ceil(requested); }
 };
 
+/// spsc_ring forced to publish through its tail index (the default for elements over 56
+/// bytes), so every test covers both of its ready signals whatever the element size.
+struct spsc_tail_index_kind : spsc_kind {
+    static constexpr const char* name = "spsc_ring<tail_index>";
+    template <class T>
+    using ring = admf::spsc_ring<T, std::atomic, admf::spsc_ready_signal::tail_index>;
+    template <class T, template <class> class Atomic>
+    using ring_with_atomic = admf::spsc_ring<T, Atomic, admf::spsc_ready_signal::tail_index>;
+};
+
 struct mpmc_kind {
     static constexpr const char* name = "mpmc_ring";
     template <class T>
@@ -99,6 +109,7 @@ using every_ring = std::tuple<spsc_kind, mpmc_kind
 #if defined(ADMF_TEST_HAVE_MOODYCAMEL)
                               , moodycamel_kind
 #endif
+                              , spsc_tail_index_kind
                               >;
 
 /// Keeps the kinds of a std::tuple list that satisfy Pred, at compile time.

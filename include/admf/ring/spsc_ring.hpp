@@ -18,21 +18,32 @@
 namespace admf {
 
 // Design: a power-of-two array of slots indexed by two free-running 64-bit sequences.
-// Each slot holds an element and the sequence it was last filled for (`turn`), so a
-// consumer learns that position p is ready by reading p's own slot (turn == p + 1): on a
-// ping-pong that is one cache line per hop, the same as a bare atomic bouncing between two
-// cores, and a streaming consumer never touches the producer's index at all.
+// When an element and a 64-bit turn fit in one cache line (`turn_in_slot`), each slot holds
+// the element and the sequence it was last filled for, so a consumer learns that position p
+// is ready by reading p's own slot (turn == p + 1): on a ping-pong that is one cache line
+// per hop, the same as a bare atomic bouncing between two cores, and a streaming consumer
+// never touches the producer's index. Larger elements span lines anyway; for them a turn
+// would only push each slot across one more line, so the slots stay exactly sizeof(T) and
+// the consumer reads `tail_` instead, refreshing its cached copy once per batch.
 // `tail_` (next position to fill, written only by the producer) sits on the producer's
 // false_sharing_range block with its cached copy of `head_`; `head_` (next position to
 // drain, written only by the consumer) sits on the consumer's block. The producer reads
 // `head_` only when its cached copy says "full"; the consumer frees a whole batch with one
-// store of `head_`. `tail_` is stored for size_approx() only. A slot is `sequence & mask_`.
+// store of `head_`. A slot is `sequence & mask_`.
 // Progress: every operation is wait-free (bounded steps, no CAS, no retry).
-// Memory order: the producer constructs the element, then stores the slot's turn with
-// release; the consumer's acquire load of that turn makes the element visible. The
+// Memory order: the producer constructs the element, then stores the slot's turn (or
+// tail_) with release; the consumer's acquire load of it makes the element visible. The
 // consumer destroys elements, then stores head_ with release; the producer's acquire load
 // of head_ orders those destructions before it constructs in the same slots again.
-template <class T, template <class> class Atomic = std::atomic>
+/// Where an spsc_ring's consumer learns that an element is ready (see spsc_ring's Design).
+enum class spsc_ready_signal {
+    automatic,    ///< turn_in_slot when sizeof(T) + 8 fits one cache line, else tail_index
+    turn_in_slot, ///< each slot carries its turn: one line per hop; slots grow by 8 bytes
+    tail_index,   ///< the producer's index: slots are exactly sizeof(T); two lines per hop
+};
+
+template <class T, template <class> class Atomic = std::atomic,
+          spsc_ready_signal Signal = spsc_ready_signal::automatic>
 class spsc_ring {
     static_assert(std::is_nothrow_destructible_v<T>, "ring elements must not throw from ~T()");
     static_assert(Atomic<std::uint64_t>::is_always_lock_free,
@@ -40,6 +51,12 @@ class spsc_ring {
 
 public:
     using value_type = T;
+    /// True when the ready signal lives in each slot (by default for elements up to 56
+    /// bytes), false when it is the producer's index (see Design).
+    static constexpr bool turn_in_slot =
+        Signal == spsc_ready_signal::automatic
+            ? sizeof(T) + sizeof(std::uint64_t) <= cache_line_size
+            : Signal == spsc_ready_signal::turn_in_slot;
     static constexpr producers producer_mode = producers::single;
     static constexpr consumers consumer_mode = consumers::single;
 
@@ -53,16 +70,19 @@ public:
           slots_(mask_ + 1) {
         tail_.store(start.value, std::memory_order_relaxed);
         head_.store(start.value, std::memory_order_relaxed);
-        head_cache_ = start.value;
-        // Turn p (not p + 1) marks position p as not yet filled.
-        for (std::uint64_t i = 0; i <= mask_; ++i) {
-            slots_[(start.value + i) & mask_].turn.store(start.value + i, std::memory_order_relaxed);
+        head_cache_ = tail_cache_ = start.value;
+        if constexpr (turn_in_slot) {
+            // Turn p (not p + 1) marks position p as not yet filled.
+            for (std::uint64_t i = 0; i <= mask_; ++i) {
+                slots_[(start.value + i) & mask_].turn.store(start.value + i,
+                                                             std::memory_order_relaxed);
+            }
         }
     }
 
     /// Destroys the elements still queued. No other thread may use the ring any more.
     ~spsc_ring() {
-        // Single-threaded by contract; turns, not tail_, say which slots hold an element.
+        // Single-threaded by contract; ready() says which slots hold an element.
         for (auto pos = head_.load(std::memory_order_relaxed); ready(pos); ++pos) {
             element(pos)->~T();
         }
@@ -87,10 +107,6 @@ public:
                 return false;
             }
         }
-        // Counted before it is published (tail_ is read only by size_approx()): the release
-        // store of the turn in fill() orders this store before it, so a size_approx() that
-        // sees the consumer's head_ past this element also sees it counted in tail_.
-        tail_.store(tail + 1, std::memory_order_relaxed);
         publish_guard guard{*this, tail, 1};
         fill(tail, std::forward<Args>(args)...);
         guard.done = 1;
@@ -116,7 +132,6 @@ public:
         if (count == 0) {
             return 0;
         }
-        tail_.store(tail + count, std::memory_order_relaxed); // counted before published
         publish_guard guard{*this, tail, count};
         for (; guard.done != count; ++guard.done, ++first) {
             fill(tail + guard.done, std::move(*first));
@@ -170,10 +185,10 @@ public:
     /// Any thread. Elements queued at some instant during the call; exact only when the
     /// other side is idle.
     [[nodiscard]] std::size_t size_approx() const noexcept {
-        // head_ first: tail_ counts an element before its turn publishes it, so a head_ that
-        // counts a pop makes the tail read later count that element too: the difference is
-        // never negative. It can exceed capacity() if pops ran between the loads, and it
-        // counts an element being constructed.
+        // head_ first: tail_ counts an element no later than it is published (with a turn in
+        // the slot, before), so a head_ that counts a pop makes the tail read later count
+        // that element too: the difference is never negative. It can exceed capacity() if
+        // pops ran between the loads, and may count an element being constructed.
         const auto head = head_.load(std::memory_order_acquire);
         const auto tail = tail_.load(std::memory_order_acquire);
         return std::min<std::size_t>(tail - head, capacity());
@@ -183,42 +198,72 @@ public:
     [[nodiscard]] std::size_t capacity() const noexcept { return mask_ + 1; }
 
 private:
-    struct slot {
+    struct turn_slot {
         Atomic<std::uint64_t> turn{0}; // position + 1 of the element last put here
         detail::element_storage<T> element;
     };
+    struct plain_slot {
+        detail::element_storage<T> element;
+    };
+    using slot = std::conditional_t<turn_in_slot, turn_slot, plain_slot>;
 
     [[nodiscard]] T* element(std::uint64_t pos) const noexcept {
         return slots_[pos & mask_].element.get();
     }
 
     // Consumer side: has the producer published position `pos`?
-    [[nodiscard]] bool ready(std::uint64_t pos) const noexcept {
-        // Pairs with the release store of turn in fill(): the element is constructed.
-        return slots_[pos & mask_].turn.load(std::memory_order_acquire) == pos + 1;
+    [[nodiscard]] bool ready(std::uint64_t pos) noexcept {
+        if constexpr (turn_in_slot) {
+            // Pairs with the release store of turn in fill(): the element is constructed.
+            return slots_[pos & mask_].turn.load(std::memory_order_acquire) == pos + 1;
+        } else {
+            if (static_cast<std::int64_t>(tail_cache_ - pos) > 0) {
+                return true;
+            }
+            // Pairs with the release store of tail_ in ~publish_guard: elements constructed.
+            tail_cache_ = tail_.load(std::memory_order_acquire);
+            return static_cast<std::int64_t>(tail_cache_ - pos) > 0;
+        }
     }
 
-    // Producer side: constructs position `pos`'s element and publishes it.
+    // Producer side: constructs position `pos`'s element (and publishes it by its turn).
     template <class... Args>
     void fill(std::uint64_t pos, Args&&... args) {
         slot& s = slots_[pos & mask_];
         ::new (s.element.raw()) T(std::forward<Args>(args)...);
-        // Pairs with the acquire load of turn in ready(): publishes the element.
-        s.turn.store(pos + 1, std::memory_order_release);
+        if constexpr (turn_in_slot) {
+            // Pairs with the acquire load of turn in ready(): publishes the element.
+            s.turn.store(pos + 1, std::memory_order_release);
+        }
     }
 
-    // tail_ counts elements before they are built; if a constructor throws, uncounts the
-    // ones not built.
+    // Keeps tail_ right around a batch of fill()s, also when a constructor throws.
+    // With turns, tail_ (then read only by size_approx) counts the batch before it is
+    // published: the turn's release store orders it first, so a size_approx() that sees the
+    // consumer's head_ past an element also sees it counted. Without turns, tail_ publishes
+    // the elements built, after they are built.
     struct publish_guard {
         spsc_ring& ring;
         std::uint64_t tail;
         std::size_t count;
         std::size_t done = 0;
-        ~publish_guard() {
-            if (done != count) {
-                ring.tail_.store(tail + done, std::memory_order_relaxed);
+        publish_guard(spsc_ring& r, std::uint64_t t, std::size_t n) : ring(r), tail(t), count(n) {
+            if constexpr (turn_in_slot) {
+                ring.tail_.store(tail + count, std::memory_order_relaxed);
             }
         }
+        ~publish_guard() {
+            if constexpr (turn_in_slot) {
+                if (done != count) {
+                    ring.tail_.store(tail + done, std::memory_order_relaxed); // uncount
+                }
+            } else if (done != 0) {
+                // Pairs with the consumer's acquire load of tail_ in ready().
+                ring.tail_.store(tail + done, std::memory_order_release);
+            }
+        }
+        publish_guard(const publish_guard&) = delete;
+        publish_guard& operator=(const publish_guard&) = delete;
     };
     // Stores head_ once for a batch, including the part consumed before an exception.
     struct release_guard {
@@ -236,8 +281,9 @@ private:
     // Producer line: its index and its cached view of the consumer's.
     alignas(false_sharing_range) Atomic<std::uint64_t> tail_{0};
     std::uint64_t head_cache_ = 0;
-    // Consumer line: its index (it needs no copy of the producer's: turns say what is ready).
+    // Consumer line: its index and (without turns) its cached view of the producer's.
     alignas(false_sharing_range) Atomic<std::uint64_t> head_{0};
+    std::uint64_t tail_cache_ = 0;
     // Read-only after construction, shared by both sides.
     alignas(false_sharing_range) const std::uint64_t mask_;
     detail::slot_array<slot> slots_;
