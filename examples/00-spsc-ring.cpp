@@ -19,8 +19,10 @@ int main() {
 
     std::thread feed([&] {
         for (std::uint64_t seq = 0; seq < count; ++seq) {
-            // try_emplace never blocks: on a full ring, back off and retry (or count a drop).
-            while (!ring.try_emplace(static_cast<std::uint32_t>(seq % 16), seq, 100.0, 100.01)) {
+            // try_push never blocks: on a full ring, back off and retry (or count a drop).
+            // (try_emplace(args...) constructs in the slot for types with constructors.)
+            const quote q{static_cast<std::uint32_t>(seq % 16), seq, 100.0, 100.01};
+            while (!ring.try_push(q)) {
                 std::this_thread::yield();
             }
         }
