@@ -25,15 +25,16 @@ namespace admf {
 // producer one lap later). Ownership of a slot passes only through its turn, so neither side
 // reads the other's index: there is nothing to cache, and a producer never touches the
 // consumers' line. Batches claim k consecutive slots with one CAS after checking all k.
-// Progress: lock-free (a CAS fails only because another thread claimed the position). A
-// thread preempted between its CAS and its turn store delays only the consumer (or
-// producer) of that one slot, which reports empty (full) meanwhile.
+// Progress: claims are lock-free (a CAS fails only because another thread claimed the
+// position). Hand-over is not: a producer preempted between its CAS and its turn store
+// holds back every consumer at that position, which report empty until it commits (and a
+// preempted consumer likewise makes producers report full one lap later). No call waits.
 // Memory order: a producer constructs, then stores turn = p + 1 with release; a consumer's
 // acquire load of that turn makes the element visible. The consumer destroys, then stores
 // turn = p + capacity with release; the next producer's acquire load orders the destruction
 // before the new construction. The index CASes are relaxed: they hand out positions only.
-// Guarantees: exactly once, FIFO per producer. Whether it is linearizable as a FIFO is
-// decided by tests/unit (a pop may report empty while a later position is already filled).
+// Guarantees: exactly once, FIFO per producer. Not one global FIFO order of every push and
+// pop: a pop may report empty while a later position is already filled (see above).
 template <class T, template <class> class Atomic = std::atomic>
 class mpmc_ring {
     static_assert(std::is_nothrow_move_constructible_v<T> && std::is_nothrow_destructible_v<T>,

@@ -17,6 +17,13 @@
 
 namespace admf {
 
+/// Where an spsc_ring's consumer learns that an element is ready (see spsc_ring's Design).
+enum class spsc_ready_signal {
+    automatic,    ///< turn_in_slot when sizeof(T) + 8 fits one cache line, else tail_index
+    turn_in_slot, ///< each slot carries its turn: one line per hop; slots grow by 8 bytes
+    tail_index,   ///< the producer's index: slots are exactly sizeof(T); two lines per hop
+};
+
 // Design: a power-of-two array of slots indexed by two free-running 64-bit sequences.
 // When an element and a 64-bit turn fit in one cache line (`turn_in_slot`), each slot holds
 // the element and the sequence it was last filled for, so a consumer learns that position p
@@ -35,13 +42,6 @@ namespace admf {
 // tail_) with release; the consumer's acquire load of it makes the element visible. The
 // consumer destroys elements, then stores head_ with release; the producer's acquire load
 // of head_ orders those destructions before it constructs in the same slots again.
-/// Where an spsc_ring's consumer learns that an element is ready (see spsc_ring's Design).
-enum class spsc_ready_signal {
-    automatic,    ///< turn_in_slot when sizeof(T) + 8 fits one cache line, else tail_index
-    turn_in_slot, ///< each slot carries its turn: one line per hop; slots grow by 8 bytes
-    tail_index,   ///< the producer's index: slots are exactly sizeof(T); two lines per hop
-};
-
 template <class T, template <class> class Atomic = std::atomic,
           spsc_ready_signal Signal = spsc_ready_signal::automatic>
 class spsc_ring {
