@@ -57,6 +57,7 @@ struct emplace_counts {
 // constructor is noexcept (mpmc_ring builds in place only then).
 template <bool Nothrow>
 struct emplace_probe {
+    static constexpr bool nothrow = Nothrow;
     static inline emplace_counts seen{};
 
     int a = 0;
@@ -373,66 +374,48 @@ TEMPLATE_LIST_TEST_CASE("ring: size_approx counts the queued elements of an idle
 // ---------------------------------------------------------------------------------------
 // Emplace
 
+// try_emplace(a, b) builds P once and, per the ring's documented emplace style, moves or
+// copies it zero or more times; the element then pops intact.
+template <class K, class P>
+void expect_emplace_as_documented(int a, int b) {
+    using style = admf_test::emplace_style;
+    ring_t<K, P> r(4);
+    P::seen = {};
+    REQUIRE(r.try_emplace(a, b));
+    const auto seen = P::seen;
+    REQUIRE(seen.value_ctor == 1);
+    switch (K::emplace) {
+    case style::in_place:
+        REQUIRE(seen.move_ctor == 0);
+        REQUIRE(seen.copy_ctor == 0);
+        break;
+    case style::in_place_if_nothrow: // builds first when the constructor may throw
+        REQUIRE(seen.move_ctor == (P::nothrow ? 0 : 1));
+        REQUIRE(seen.copy_ctor == 0);
+        break;
+    case style::temporary_copied:
+        REQUIRE(seen.copy_ctor >= 1);
+        REQUIRE(seen.move_ctor == 0);
+        break;
+    case style::temporary_moved:
+        REQUIRE(seen.move_ctor >= 1);
+        REQUIRE(seen.copy_ctor == 0);
+        break;
+    }
+    P out;
+    REQUIRE(r.try_pop(out));
+    REQUIRE((out.a == a && out.b == b));
+}
+
 TEMPLATE_LIST_TEST_CASE("ring: try_emplace constructs in place without a temporary, or as the adapter documents",
                         "[ring]", every_ring) {
     using K = TestType;
     INFO(K::name);
-    using style = admf_test::emplace_style;
-
     SECTION("with a noexcept constructor") {
-        using P = emplace_probe<true>;
-        ring_t<K, P> r(4);
-        P::seen = {};
-        REQUIRE(r.try_emplace(1, 2));
-        const auto seen = P::seen;
-        REQUIRE(seen.value_ctor == 1);
-        switch (K::emplace) {
-        case style::in_place:
-        case style::in_place_if_nothrow:
-            REQUIRE(seen.move_ctor == 0);
-            REQUIRE(seen.copy_ctor == 0);
-            break;
-        case style::temporary_copied:
-            REQUIRE(seen.copy_ctor >= 1);
-            REQUIRE(seen.move_ctor == 0);
-            break;
-        case style::temporary_moved:
-            REQUIRE(seen.move_ctor >= 1);
-            REQUIRE(seen.copy_ctor == 0);
-            break;
-        }
-        P out;
-        REQUIRE(r.try_pop(out));
-        REQUIRE((out.a == 1 && out.b == 2));
+        expect_emplace_as_documented<K, emplace_probe<true>>(1, 2);
     }
     SECTION("with a constructor that may throw") {
-        using P = emplace_probe<false>;
-        ring_t<K, P> r(4);
-        P::seen = {};
-        REQUIRE(r.try_emplace(3, 4));
-        const auto seen = P::seen;
-        REQUIRE(seen.value_ctor == 1);
-        switch (K::emplace) {
-        case style::in_place:
-            REQUIRE(seen.move_ctor == 0);
-            REQUIRE(seen.copy_ctor == 0);
-            break;
-        case style::in_place_if_nothrow: // builds first, so a throw leaves the ring unchanged
-            REQUIRE(seen.move_ctor == 1);
-            REQUIRE(seen.copy_ctor == 0);
-            break;
-        case style::temporary_copied:
-            REQUIRE(seen.copy_ctor >= 1);
-            REQUIRE(seen.move_ctor == 0);
-            break;
-        case style::temporary_moved:
-            REQUIRE(seen.move_ctor >= 1);
-            REQUIRE(seen.copy_ctor == 0);
-            break;
-        }
-        P out;
-        REQUIRE(r.try_pop(out));
-        REQUIRE((out.a == 3 && out.b == 4));
+        expect_emplace_as_documented<K, emplace_probe<false>>(3, 4);
     }
 }
 

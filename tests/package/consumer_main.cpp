@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// Package test: admf-bus used through add_subdirectory; one int goes through each ring.
+// Package test, shared by both consumer projects (find_package, add_subdirectory): one int
+// goes through each ring. ADMF_CONSUMER names the project that built it.
 #include <cstdio>
 
 #include <admf/ring/mpmc_ring.hpp>
@@ -10,12 +11,12 @@ namespace {
 template <class Ring>
 bool round_trip(const char* name) {
     Ring ring(8);
-    if (!ring.try_push(7)) {
+    if (!ring.try_push(42)) {
         std::fprintf(stderr, "%s: try_push on an empty ring failed\n", name);
         return false;
     }
     int value = 0;
-    if (!ring.try_pop(value) || value != 7) {
+    if (!ring.try_pop(value) || value != 42) {
         std::fprintf(stderr, "%s: try_pop did not return the pushed value\n", name);
         return false;
     }
@@ -30,6 +31,6 @@ int main() {
     if (!spsc_ok || !mpmc_ok) {
         return 1;
     }
-    std::puts("add_subdirectory consumer: ok");
+    std::printf("%s consumer: ok\n", ADMF_CONSUMER);
     return 0;
 }
