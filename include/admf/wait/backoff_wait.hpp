@@ -13,28 +13,7 @@ namespace admf {
 /// reached the sleep phase notices the condition up to 1 ms late. The first 100 spins and
 /// 100 yields keep a busy stream fast. notify() is free. A good default for non-critical
 /// partitions and for machines where threads outnumber cores.
-class backoff_wait {
-public:
-    template <class Pred>
-    void wait(Pred&& pred) {
-        detail::spin_phases phases = make_phases();
-        while (!pred()) {
-            phases.pause();
-        }
-    }
-
-    template <class Pred, class Clock, class Duration>
-    [[nodiscard]] bool wait_until(Pred&& pred, std::chrono::time_point<Clock, Duration> deadline) {
-        return detail::poll_until(pred, deadline, make_phases());
-    }
-
-    void notify() noexcept {}
-
-private:
-    static constexpr detail::spin_phases make_phases() noexcept {
-        return {100, 100, std::chrono::milliseconds{1}};
-    }
-};
+class backoff_wait : public detail::polling_wait<100, 100, 1'000'000> {}; // 1 ms
 
 static_assert(wait_strategy<backoff_wait>);
 

@@ -12,28 +12,7 @@ namespace admf {
 /// Cost: 100% of a core while waiting, but the CPU goes to any runnable thread after 100
 /// spins, so it behaves when threads outnumber cores; wake-up latency is a spin (fast) or
 /// one scheduler pass (a few µs when others are runnable). notify() is free.
-class yielding_wait {
-public:
-    template <class Pred>
-    void wait(Pred&& pred) {
-        detail::spin_phases phases = make_phases();
-        while (!pred()) {
-            phases.pause();
-        }
-    }
-
-    template <class Pred, class Clock, class Duration>
-    [[nodiscard]] bool wait_until(Pred&& pred, std::chrono::time_point<Clock, Duration> deadline) {
-        return detail::poll_until(pred, deadline, make_phases());
-    }
-
-    void notify() noexcept {}
-
-private:
-    static constexpr detail::spin_phases make_phases() noexcept {
-        return {100, 0, std::chrono::nanoseconds{0}}; // then yield forever
-    }
-};
+class yielding_wait : public detail::polling_wait<100, 0, 0> {}; // then yield forever
 
 static_assert(wait_strategy<yielding_wait>);
 

@@ -53,4 +53,30 @@ bool poll_until(Pred& pred, std::chrono::time_point<Clock, Duration> deadline,
     return true;
 }
 
+/// The polling wait strategies (yielding_wait, backoff_wait): escalate with spin_phases until
+/// pred() holds; notify() is free because nobody ever parks.
+template <std::uint32_t Spins, std::uint32_t Yields, std::int64_t MaxSleepNs>
+class polling_wait {
+public:
+    template <class Pred>
+    void wait(Pred&& pred) {
+        spin_phases phases = make_phases();
+        while (!pred()) {
+            phases.pause();
+        }
+    }
+
+    template <class Pred, class Clock, class Duration>
+    [[nodiscard]] bool wait_until(Pred&& pred, std::chrono::time_point<Clock, Duration> deadline) {
+        return poll_until(pred, deadline, make_phases());
+    }
+
+    void notify() noexcept {}
+
+private:
+    static constexpr spin_phases make_phases() noexcept {
+        return {Spins, Yields, std::chrono::nanoseconds{MaxSleepNs}};
+    }
+};
+
 } // namespace admf::detail
