@@ -7,6 +7,10 @@
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #endif
+#if defined(__linux__)
+#include <pthread.h>
+#include <sched.h>
+#endif
 
 namespace admf {
 
@@ -24,6 +28,23 @@ inline void cpu_relax() noexcept {
     _mm_pause();
 #elif defined(__aarch64__)
     asm volatile("yield" ::: "memory");
+#endif
+}
+
+/// Pins the calling thread to one CPU. Returns false where that is unsupported or refused
+/// (no such CPU, not permitted by the cgroup): the thread then keeps running unpinned.
+inline bool pin_current_thread(int cpu) noexcept {
+#if defined(__linux__)
+    if (cpu < 0 || cpu >= CPU_SETSIZE) {
+        return false;
+    }
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    return pthread_setaffinity_np(pthread_self(), sizeof(set), &set) == 0;
+#else
+    static_cast<void>(cpu);
+    return false;
 #endif
 }
 

@@ -140,14 +140,23 @@ public:
     /// is claimed with one CAS; otherwise one element is claimed at a time, so if `f` throws,
     /// the element it threw on counts as consumed, the rest stay queued, and the exception
     /// propagates.
+    /// `f` may instead take `(T&, bool end_of_batch)`: true on the last element of the
+    /// claimed run (one-at-a-time claims: `max` reached or the next position not yet ready).
     template <class F>
-        requires std::invocable<F&, T&>
+        requires std::invocable<F&, T&> || std::invocable<F&, T&, bool>
     std::size_t consume(F&& f, std::size_t max) {
-        if constexpr (std::is_nothrow_invocable_v<F&, T&>) {
+        constexpr bool with_flag = std::invocable<F&, T&, bool>;
+        constexpr bool nothrow = with_flag ? std::is_nothrow_invocable_v<F&, T&, bool>
+                                           : std::is_nothrow_invocable_v<F&, T&>;
+        if constexpr (nothrow) {
             const auto [pos, count] = claim_run(head_, max, 1);
             for (std::size_t i = 0; i != count; ++i) {
                 slot& s = at(pos + i);
-                f(*s.element.get());
+                if constexpr (with_flag) {
+                    f(*s.element.get(), i + 1 == count);
+                } else {
+                    f(*s.element.get());
+                }
                 release(s, pos + i);
             }
             return count;
@@ -159,7 +168,14 @@ public:
                     break;
                 }
                 release_on_exit release{*this, pos};
-                f(*at(pos).element.get());
+                if constexpr (with_flag) {
+                    // Acquire as in claim_run; only a hint of whether the batch goes on.
+                    const bool next_ready =
+                        at(pos + 1).turn.load(std::memory_order_acquire) == pos + 2;
+                    f(*at(pos).element.get(), done + 1 == max || !next_ready);
+                } else {
+                    f(*at(pos).element.get());
+                }
             }
             return done;
         }
@@ -171,6 +187,16 @@ public:
         const auto tail = tail_.load(std::memory_order_acquire);
         const auto diff = static_cast<std::int64_t>(tail - head);
         return diff <= 0 ? 0 : std::min<std::size_t>(static_cast<std::size_t>(diff), capacity());
+    }
+
+    /// Any thread. Positions producers have claimed so far (pushes finished or under way),
+    /// counted from the initial_sequence; a claimed position is always filled (T's
+    /// construction cannot fail after the claim). The bus compares it with the positions its
+    /// worker consumed to know what is pending.
+    [[nodiscard]] std::uint64_t claimed_approx() const noexcept {
+        // The claim CAS is relaxed, so this is a snapshot of the claim count only: callers
+        // order the elements themselves through the turns (consume).
+        return tail_.load(std::memory_order_relaxed);
     }
 
     /// Any thread. Maximum number of queued elements (a power of two, at least 2).

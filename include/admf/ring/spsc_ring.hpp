@@ -165,8 +165,10 @@ public:
     /// then destroys them and frees their slots with one index store. Returns how many were
     /// consumed. If `f` throws, the element it threw on counts as consumed and the
     /// exception propagates after the slots up to it are released.
+    /// `f` may instead take `(T&, bool end_of_batch)`: true on the last element of this
+    /// call (`max` reached, or the next position not yet published when f is called).
     template <class F>
-        requires std::invocable<F&, T&>
+        requires std::invocable<F&, T&> || std::invocable<F&, T&, bool>
     std::size_t consume(F&& f, std::size_t max) {
         const auto head = head_.load(std::memory_order_relaxed);
         release_guard guard{*this, head};
@@ -177,7 +179,11 @@ public:
                 ~destroy_on_exit() { e->~T(); }
             } destroy{e};
             ++guard.done; // counted before f: an element f threw on is consumed too
-            f(*e);
+            if constexpr (std::invocable<F&, T&, bool>) {
+                f(*e, guard.done == max || !ready(head + guard.done));
+            } else {
+                f(*e);
+            }
         }
         return guard.done; // ~release_guard stores head_
     }
@@ -192,6 +198,15 @@ public:
         const auto head = head_.load(std::memory_order_acquire);
         const auto tail = tail_.load(std::memory_order_acquire);
         return std::min<std::size_t>(tail - head, capacity());
+    }
+
+    /// Any thread. Positions producers have claimed so far (pushes finished or under way),
+    /// counted from the initial_sequence; every claimed position is filled without blocking.
+    /// The bus compares it with the positions its worker consumed to know what is pending.
+    [[nodiscard]] std::uint64_t claimed_approx() const noexcept {
+        // Acquire pairs with the producers' updates of tail_ (a position is claimed no later
+        // than it becomes readable).
+        return tail_.load(std::memory_order_acquire);
     }
 
     /// Any thread. Maximum number of queued elements (a power of two).

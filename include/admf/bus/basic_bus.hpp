@@ -1,0 +1,300 @@
+// SPDX-License-Identifier: MIT
+// admf::basic_bus and admf::bus: the partitioned, lock-free, multi-threaded event bus.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <stdexcept>
+#include <thread>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include <admf/bus/bus_config.hpp>
+#include <admf/bus/bus_stats.hpp>
+#include <admf/bus/bus_traits.hpp>
+#include <admf/bus/detail/bus_checks.hpp>
+#include <admf/bus/detail/partition.hpp>
+#include <admf/bus/detail/quiescence.hpp>
+#include <admf/bus/detail/subscriber_registry.hpp>
+#include <admf/bus/detail/type_list.hpp>
+#include <admf/bus/handler_for.hpp>
+#include <admf/bus/subscription.hpp>
+#include <admf/core/event_traits.hpp>
+#include <admf/core/publish_result.hpp>
+
+namespace admf {
+
+// Design: one partition per domain of the events' domain set, each with its own lanes
+// (rings holding only that domain's types) and its own worker threads, so partitions never
+// share a queue or a thread. Lane = hash(key) & (lanes - 1); a lane has one owning worker,
+// which gives per-key FIFO. Handlers are found through copy-on-write subscriber tables read
+// without locks (detail/subscriber_registry.hpp).
+// Threads: publish*, subscribe, unsubscribe and stats from any thread, also from handlers;
+// start, flush and stop from any thread but the bus's own workers (they would wait for
+// themselves), and not concurrently with the destructor.
+// Stop, the handshake: a publisher counts its attempt (seq_cst RMW on its lane), then reads
+// the state (seq_cst); stop() stores `stopping` (seq_cst), and each worker returns only
+// once its lanes are resolved: every attempt decided and every accepted event consumed.
+// By the single total order of seq_cst operations, a publish either sees `stopping` and is
+// refused, or its attempt is visible to the worker's check, which then waits for it; so
+// nothing accepted is left behind, and nothing is accepted after stop() returns.
+template <class Traits, class... Events>
+class basic_bus {
+    static_assert(detail::bus_events_ok<Events...>());
+
+public:
+    using traits_type = Traits;
+    using domain_type = detail::bus_domain_t<Events...>;
+    using config_type = basic_bus_config<domain_type>;
+    using stats_type = basic_bus_stats<domain_type>;
+    static constexpr std::size_t partition_count = domain_traits<domain_type>::count;
+
+    /// Builds the partitions (rings are allocated here, threads start in start()).
+    /// Throws std::invalid_argument on a configuration that cannot work (the message names
+    /// the partition and the setting), std::length_error on an unaddressable capacity.
+    explicit basic_bus(config_type config = {})
+        : basic_bus(std::move(config), std::make_index_sequence<partition_count>{}) {}
+
+    basic_bus(const basic_bus&) = delete;
+    basic_bus& operator=(const basic_bus&) = delete;
+
+    /// Stops (draining: every accepted event is delivered) and joins the workers.
+    ~basic_bus() {
+        stop(stop_mode::drain);
+        registry_->close();
+    }
+
+    /// Registers `handler` for events E; it runs on the workers of E's partition. Any
+    /// thread, also inside a handler. Allocates (the subscriber table is copied).
+    template <class E, class F>
+    [[nodiscard]] subscription subscribe(F&& handler) {
+        detail::check_declared<E, Events...>();
+        static_assert(handler_for<std::decay_t<F>, E>,
+                      "admf: subscribe<E>(f): f must be callable as void(const E&) or "
+                      "void(const E&, const admf::event_info&)");
+        const auto id = registry_->template subscribe<E>(std::decay_t<F>(std::forward<F>(handler)));
+        return subscription{registry_, id};
+    }
+
+    /// Registers one generic `handler` for every event type of domain D (journals, risk
+    /// checks): it must be callable with each of them, as subscribe<E> requires.
+    template <auto D, class F>
+        requires std::same_as<std::remove_cv_t<decltype(D)>, domain_type>
+    [[nodiscard]] subscription subscribe(F&& handler) {
+        using types = detail::domain_types_t<D, Events...>;
+        static_assert(types::size != 0, "admf: subscribe<domain>(f): no event type of the bus "
+                                        "belongs to this domain");
+        static_assert(detail::handles_all<std::decay_t<F>>(types{}),
+                      "admf: subscribe<domain>(f): f must be callable with every event type of "
+                      "the domain, as void(const E&) or void(const E&, const admf::event_info&)");
+        const auto id = registry_->subscribe_all(std::decay_t<F>(std::forward<F>(handler)), types{});
+        return subscription{registry_, id};
+    }
+
+    /// Queues `e` on its lane with E's default priority. Never throws; does not allocate.
+    /// accepted: it will be delivered (or counted as dropped/discarded). Otherwise the
+    /// result says why, and the publish is counted: full (backpressure::reject, or a worker
+    /// publishing into a full lane it owns itself), timed_out, stopped.
+    template <class E>
+    [[nodiscard]] publish_result publish(const E& e) noexcept {
+        return publish(e, event_priority_v<E>);
+    }
+
+    /// As publish(e), with an explicit priority (carried to event_info::level).
+    template <class E>
+    [[nodiscard]] publish_result publish(const E& e, priority level) noexcept {
+        detail::check_declared<E, Events...>();
+        return partition_of<E>().publish(e, level);
+    }
+
+    /// Publishes `events` in order, claiming ring slots for each run of one lane at once.
+    /// Returns accepted when all were queued; otherwise the outcome of the first event not
+    /// queued, and that event and all after it were not queued and are counted with it.
+    /// `*accepted` (if given) receives how many were queued.
+    template <class E>
+    [[nodiscard]] publish_result publish_batch(std::span<const E> events,
+                                               std::size_t* accepted = nullptr) noexcept {
+        detail::check_declared<E, Events...>();
+        std::size_t n = 0;
+        const auto r = partition_of<E>().publish_batch(events, event_priority_v<E>, n);
+        if (accepted != nullptr) {
+            *accepted = n;
+        }
+        return r;
+    }
+
+    /// Starts the worker threads. Events published before start() wait in their lanes.
+    /// Throws std::logic_error after stop() (a bus does not restart).
+    void start() {
+        std::lock_guard lock{lifecycle_};
+        const auto state = control_.state.load(std::memory_order_relaxed); // lifecycle_ held
+        if (state == detail::bus_state::running) {
+            return;
+        }
+        if (state != detail::bus_state::idle) {
+            throw std::logic_error("admf: bus::start() after stop(): a bus does not restart");
+        }
+        control_.state.store(detail::bus_state::running, std::memory_order_seq_cst);
+        std::apply([](auto&... p) { (p.start(), ...); }, partitions_);
+    }
+
+    /// Returns once every event accepted before the call, and every event its handlers
+    /// published in turn (transitively), has been handled (or dropped/discarded). Under a
+    /// load that never pauses it returns when the bus has caught up with those events.
+    /// Throws std::logic_error before start() and from inside a handler of this bus.
+    void flush() {
+        check_not_worker("flush");
+        const auto state = control_.state.load(std::memory_order_acquire);
+        if (state == detail::bus_state::idle) {
+            throw std::logic_error("admf: bus::flush() before start(): nothing would handle the events");
+        }
+        std::vector<std::uint64_t> targets;
+        for (;;) {
+            const auto before = handler_publishes();
+            targets.clear();
+            std::apply([&](const auto&... p) { (p.snapshot_claims(targets), ...); }, partitions_);
+            backoff_wait waiter;
+            waiter.wait([&] {
+                std::size_t at = 0;
+                bool all = true;
+                std::apply([&](const auto&... p) { ((all = p.caught_up(targets, at) && all), ...); },
+                           partitions_);
+                return all;
+            });
+            if (handler_publishes() == before) {
+                return; // no handler published while we waited: nothing more to follow
+            }
+        }
+    }
+
+    /// Stops the bus: publishes from now on return `stopped`; drain delivers every accepted
+    /// event first, discard counts them as discarded instead; then the workers are joined.
+    /// No handler runs after it returns. A bus never started is started to drain. Idempotent.
+    /// Throws std::logic_error from inside a handler of this bus.
+    void stop(stop_mode mode = stop_mode::drain) {
+        check_not_worker("stop");
+        std::lock_guard lock{lifecycle_};
+        auto state = control_.state.load(std::memory_order_relaxed); // lifecycle_ held
+        if (state == detail::bus_state::stopped) {
+            return;
+        }
+        if (state == detail::bus_state::idle) {
+            control_.state.store(detail::bus_state::running, std::memory_order_seq_cst);
+            std::apply([](auto&... p) { (p.start(), ...); }, partitions_);
+        }
+        // Release: read by workers (acquire) once they see `stopping`.
+        control_.discard.store(mode == stop_mode::discard, std::memory_order_release);
+        // seq_cst: the stopper's half of the handshake (see Design).
+        control_.state.store(detail::bus_state::stopping, std::memory_order_seq_cst);
+        std::apply([](auto&... p) { (p.notify_all(), ...); }, partitions_);
+        std::apply([](auto&... p) { (p.join(), ...); }, partitions_);
+        control_.state.store(detail::bus_state::stopped, std::memory_order_seq_cst);
+    }
+
+    /// Whether start() ran and stop() did not begin.
+    [[nodiscard]] bool running() const noexcept {
+        return control_.state.load(std::memory_order_acquire) == detail::bus_state::running;
+    }
+
+    /// A snapshot of the counters, per partition and in total. Any thread.
+    [[nodiscard]] stats_type stats() const noexcept {
+        stats_type s;
+        std::size_t i = 0;
+        std::apply([&](const auto&... p) { ((s.partitions[i++] = p.stats()), ...); }, partitions_);
+        return s;
+    }
+
+    [[nodiscard]] const config_type& config() const noexcept { return config_; }
+
+private:
+    using registry_type = detail::subscriber_registry<Events...>;
+
+    template <std::size_t I>
+    using partition_at = detail::partition<Traits, static_cast<domain_type>(I), registry_type,
+                                           detail::domain_types_t<static_cast<domain_type>(I), Events...>>;
+
+    template <class Seq>
+    struct partitions_of;
+    template <std::size_t... I>
+    struct partitions_of<std::index_sequence<I...>> {
+        using type = std::tuple<partition_at<I>...>;
+    };
+    using partitions_type = typename partitions_of<std::make_index_sequence<partition_count>>::type;
+
+    // Each worker of each partition gets one dispatcher slot of the registry, in order.
+    static std::size_t total_workers(const config_type& config) {
+        std::size_t n = 0;
+        for_each_used([&](std::size_t i) { n += config.partitions[i].workers; });
+        return n;
+    }
+    template <class Fn>
+    static void for_each_used(Fn&& fn) {
+        [&]<std::size_t... I>(std::index_sequence<I...>) {
+            ((detail::domain_types_t<static_cast<domain_type>(I), Events...>::size != 0 ? fn(I)
+                                                                                        : void()),
+             ...);
+        }(std::make_index_sequence<partition_count>{});
+    }
+
+    template <std::size_t... I>
+    basic_bus(config_type config, std::index_sequence<I...>)
+        : config_(std::move(config)),
+          registry_(std::make_shared<registry_type>(total_workers(config_), config_.on_error)),
+          partitions_(args_for(I)...) {}
+
+    [[nodiscard]] detail::partition_args<registry_type> args_for(std::size_t index) {
+        std::size_t first = 0;
+        for_each_used([&](std::size_t i) {
+            if (i < index) {
+                first += config_.partitions[i].workers;
+            }
+        });
+        return {config_.partitions[index], control_, *registry_, first};
+    }
+
+    template <class E>
+    [[nodiscard]] auto& partition_of() noexcept {
+        return std::get<domain_index(event_domain_v<E>)>(partitions_);
+    }
+
+    [[nodiscard]] std::uint64_t handler_publishes() const noexcept {
+        std::uint64_t sum = 0;
+        for (std::size_t i = 0; i != total_workers(config_); ++i) {
+            sum += registry_->dispatcher(i).publishes();
+        }
+        return sum;
+    }
+
+    void check_not_worker(const char* what) const {
+        const auto* self = detail::current_dispatcher;
+        if (self == nullptr) {
+            return;
+        }
+        for (std::size_t i = 0; i != total_workers(config_); ++i) {
+            if (&registry_->dispatcher(i) == self) {
+                throw std::logic_error(std::string("admf: bus::") + what +
+                                       "() from inside a handler of the same bus would wait "
+                                       "for itself");
+            }
+        }
+    }
+
+    const config_type config_;
+    detail::bus_control control_;
+    std::shared_ptr<registry_type> registry_;
+    partitions_type partitions_;
+    std::mutex lifecycle_;
+};
+
+/// The live bus with the default policies (default_bus_traits).
+template <class... Events>
+using bus = basic_bus<default_bus_traits, Events...>;
+
+} // namespace admf

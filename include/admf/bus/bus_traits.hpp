@@ -1,0 +1,26 @@
+// SPDX-License-Identifier: MIT
+// admf::default_bus_traits: the compile-time policies of a bus, in one struct.
+#pragma once
+
+#include <admf/core/clock.hpp>
+#include <admf/ring/mpmc_ring.hpp>
+#include <admf/ring/spsc_ring.hpp>
+
+namespace admf {
+
+/// The policies basic_bus and basic_sync_bus take as their first parameter. Derive from it
+/// and override a member to change one policy:
+///   struct my_traits : admf::default_bus_traits { using clock = admf::no_clock; };
+struct default_bus_traits {
+    /// Stamps event_info::publish_time (steady_clock ns). no_clock removes the clock read
+    /// from publish (publish_time is then 0).
+    using clock = steady_clock_ns;
+    /// The lane ring of a partition configured producers::single.
+    template <class Slot>
+    using single_producer_ring = spsc_ring<Slot>;
+    /// The lane ring of a partition configured producers::many.
+    template <class Slot>
+    using multi_producer_ring = mpmc_ring<Slot>;
+};
+
+} // namespace admf

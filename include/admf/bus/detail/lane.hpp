@@ -1,0 +1,165 @@
+// SPDX-License-Identifier: MIT
+// One lane of a partition: its ring, its counters and the worker that owns it.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <iterator>
+#include <optional>
+#include <type_traits>
+#include <utility>
+#include <variant>
+
+#include <admf/bus/bus_config.hpp>
+#include <admf/bus/detail/any_wait.hpp>
+#include <admf/bus/detail/quiescence.hpp>
+#include <admf/core/platform.hpp>
+#include <admf/core/priority.hpp>
+
+namespace admf::detail {
+
+/// A ring slot: a small header and one event of the partition's types.
+template <class... Es>
+struct event_slot {
+    template <class E>
+    event_slot(std::int64_t time, priority level_, const E& e) noexcept
+        : publish_time(time), level(level_), event(std::in_place_type<E>, e) {}
+
+    std::int64_t publish_time;
+    priority level;
+    std::variant<Es...> event;
+};
+
+/// Spreads keys over lanes (the splitmix64 finaliser): consecutive instrument ids land on
+/// different lanes.
+[[nodiscard]] constexpr std::uint64_t mix_key(std::uint64_t k) noexcept {
+    k ^= k >> 30;
+    k *= 0xbf58476d1ce4e5b9ULL;
+    k ^= k >> 27;
+    k *= 0x94d049bb133111ebULL;
+    k ^= k >> 31;
+    return k;
+}
+
+/// An input iterator that builds slots from events on dereference (for try_push_n).
+template <class Slot, class E, class Clock>
+struct slot_maker {
+    using iterator_concept = std::input_iterator_tag;
+    using value_type = Slot;
+    using difference_type = std::ptrdiff_t;
+
+    const E* event;
+    std::int64_t time;
+    priority level;
+
+    Slot operator*() const noexcept { return Slot{time, level, *event}; }
+    slot_maker& operator++() noexcept {
+        ++event;
+        return *this;
+    }
+    void operator++(int) noexcept { ++event; }
+};
+
+// Design: the producer-side counters share a line that only publishers write; the owner's
+// counters have their own line. Every publish counts one `attempts` (seq_cst, the
+// publisher's half of the Dekker handshake with stop(): see basic_bus) and then exactly one
+// outcome: accepted (no counter: it is a claimed ring position), rejected, timed_out or
+// refused. Every claimed position leaves as delivered, discarded (owner) or dropped
+// (drop_oldest). Outcome counters are written with release and read with acquire before
+// `attempts`, so "outcomes == attempts" means nothing is in flight.
+template <class Slot, class Traits>
+class lane {
+public:
+    using spsc_type = typename Traits::template single_producer_ring<Slot>;
+    using mpmc_type = typename Traits::template multi_producer_ring<Slot>;
+
+    lane(const partition_config& config, std::uint32_t index_) : index(index_) {
+        if (config.producer_mode == producers::single) {
+            spsc_.emplace(config.capacity);
+        } else {
+            mpmc_.emplace(config.capacity);
+        }
+    }
+
+    template <class... Args>
+    [[nodiscard]] bool try_emplace(Args&&... args) noexcept {
+        return spsc_ ? spsc_->try_emplace(std::forward<Args>(args)...)
+                     : mpmc_->try_emplace(std::forward<Args>(args)...);
+    }
+
+    template <class It>
+    [[nodiscard]] std::size_t try_push_n(It first, std::size_t n) noexcept {
+        return spsc_ ? spsc_->try_push_n(first, n) : mpmc_->try_push_n(first, n);
+    }
+
+    template <class F>
+    std::size_t consume(F&& f, std::size_t max) {
+        return spsc_ ? spsc_->consume(f, max) : mpmc_->consume(f, max);
+    }
+
+    /// Producer side, multi-consumer rings only: removes the oldest event. Counts it.
+    bool drop_oldest() noexcept {
+        const auto n = mpmc_->consume([](Slot&) noexcept {}, 1);
+        if (n != 0) {
+            dropped.fetch_add(1, std::memory_order_release); // read by resolved()/stats
+        }
+        return n != 0;
+    }
+
+    [[nodiscard]] std::size_t size_approx() const noexcept {
+        return spsc_ ? spsc_->size_approx() : mpmc_->size_approx();
+    }
+    [[nodiscard]] std::size_t capacity() const noexcept {
+        return spsc_ ? spsc_->capacity() : mpmc_->capacity();
+    }
+    [[nodiscard]] std::uint64_t claimed_approx() const noexcept {
+        return spsc_ ? spsc_->claimed_approx() : mpmc_->claimed_approx();
+    }
+
+    /// Ring positions consumed so far (dispatched, discarded or dropped).
+    [[nodiscard]] std::uint64_t consumed() const noexcept {
+        // Acquire pairs with the release updates: the handlers of what is counted returned.
+        return delivered.load(std::memory_order_acquire) +
+               discarded.load(std::memory_order_acquire) +
+               dropped.load(std::memory_order_acquire);
+    }
+
+    /// True when every publish that started is decided and every accepted event has left.
+    [[nodiscard]] bool resolved() const noexcept {
+        const auto outcomes = consumed() + rejected.load(std::memory_order_acquire) +
+                              timed_out.load(std::memory_order_acquire) +
+                              refused.load(std::memory_order_acquire);
+        // seq_cst: after the outcomes (see Design) and in the Dekker order with publishers.
+        return outcomes == attempts.load(std::memory_order_seq_cst);
+    }
+
+    /// Owner side: adds to a counter only the owner writes.
+    static void bump(std::atomic<std::uint64_t>& counter, std::uint64_t n) noexcept {
+        // Release pairs with consumed()'s acquire (flush/stop read it to know handlers ran).
+        counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_release);
+    }
+
+    const std::uint32_t index;
+
+    // Publishers' line.
+    alignas(false_sharing_range) std::atomic<std::uint64_t> attempts{0};
+    std::atomic<std::uint64_t> rejected{0};
+    std::atomic<std::uint64_t> timed_out{0};
+    std::atomic<std::uint64_t> refused{0};
+    std::atomic<std::uint64_t> dropped{0};
+    // Set before the workers start, read-only after.
+    any_wait* owner_wait = nullptr;
+    const dispatch_sync* owner = nullptr;
+
+    // The owner's line.
+    alignas(false_sharing_range) std::atomic<std::uint64_t> delivered{0};
+    std::atomic<std::uint64_t> discarded{0};
+    std::uint64_t next_sequence = 0;
+
+private:
+    std::optional<spsc_type> spsc_;
+    std::optional<mpmc_type> mpmc_;
+};
+
+} // namespace admf::detail

@@ -1,0 +1,448 @@
+// SPDX-License-Identifier: MIT
+// One partition of a basic_bus: the lanes of one domain and the workers that own them.
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <variant>
+#include <vector>
+
+#include <admf/bus/bus_config.hpp>
+#include <admf/bus/bus_stats.hpp>
+#include <admf/bus/detail/any_wait.hpp>
+#include <admf/bus/detail/lane.hpp>
+#include <admf/bus/detail/quiescence.hpp>
+#include <admf/bus/detail/type_list.hpp>
+#include <admf/core/domain.hpp>
+#include <admf/core/event_info.hpp>
+#include <admf/core/event_traits.hpp>
+#include <admf/core/platform.hpp>
+#include <admf/core/publish_result.hpp>
+#include <admf/wait/backoff_wait.hpp>
+
+namespace admf::detail {
+
+/// Lifecycle of a bus, shared by its partitions. Publishers read `state` (seq_cst).
+enum class bus_state : int { idle, running, stopping, stopped };
+
+struct bus_control {
+    alignas(false_sharing_range) std::atomic<bus_state> state{bus_state::idle};
+    std::atomic<bool> discard{false}; // written before `state` becomes stopping
+};
+
+/// Throws std::invalid_argument naming the partition when its config cannot work.
+inline void validate(const partition_config& c, std::string_view name, bool multi_consumer_ring) {
+    const auto fail = [&](const char* what) {
+        throw std::invalid_argument("admf: partition " + std::string(name) + ": " + what);
+    };
+    if (c.lanes == 0 || (c.lanes & (c.lanes - 1)) != 0) {
+        fail("lanes must be a power of two (1, 2, 4, ...)");
+    }
+    if (c.workers == 0 || c.workers > c.lanes) {
+        fail("workers must be between 1 and lanes (a lane is owned by one worker)");
+    }
+    if (c.capacity == 0) {
+        fail("capacity must be at least 1");
+    }
+    if (c.max_batch == 0) {
+        fail("max_batch must be at least 1");
+    }
+    if (c.block_timeout.count() < 0) {
+        fail("block_timeout must not be negative");
+    }
+    if (c.on_full == backpressure::drop_oldest && !multi_consumer_ring) {
+        fail("backpressure::drop_oldest needs a ring publishers may pop from "
+             "(producer_mode = producers::many with a multi-consumer ring)");
+    }
+}
+
+/// What a bus hands each partition it builds.
+template <class Registry>
+struct partition_args {
+    const partition_config& config;
+    bus_control& control;
+    Registry& registry;
+    std::size_t first_dispatcher; ///< the registry dispatcher slot of its first worker
+};
+
+template <class Traits, auto Domain, class Registry, class Types>
+class partition;
+
+/// A domain no event type of the bus belongs to: no lanes, no threads.
+template <class Traits, auto Domain, class Registry>
+class partition<Traits, Domain, Registry, type_list<>> {
+public:
+    explicit partition(const partition_args<Registry>&) {}
+    [[nodiscard]] static constexpr std::size_t worker_count() noexcept { return 0; }
+    void start() {}
+    void notify_all() noexcept {}
+    void join() {}
+    [[nodiscard]] bool resolved() const noexcept { return true; }
+    void snapshot_claims(std::vector<std::uint64_t>&) const {}
+    [[nodiscard]] bool caught_up(const std::vector<std::uint64_t>&, std::size_t&) const noexcept {
+        return true;
+    }
+    [[nodiscard]] partition_stats stats() const noexcept {
+        return partition_stats{.name = domain_name(Domain)};
+    }
+};
+
+// Design: lanes are fixed at construction; lane i is owned by worker i % workers, the only
+// thread that consumes it (drop_oldest publishers excepted, on multi-consumer rings), so
+// events of one key are dispatched in publish order. A worker drains up to max_batch events
+// per lane per round inside one dispatch_round (the subscriber tables' quiescent-state
+// bracket), then waits on its own wait strategy; a publisher notifies the owner of the lane
+// it pushed to. Stop: see basic_bus.
+template <class Traits, auto Domain, class Registry, class... Es>
+class partition<Traits, Domain, Registry, type_list<Es...>> {
+public:
+    using slot_type = event_slot<Es...>;
+    using lane_type = lane<slot_type, Traits>;
+    using clock = typename Traits::clock;
+
+    explicit partition(const partition_args<Registry>& args)
+        : config_(args.config), control_(args.control), registry_(args.registry) {
+        const std::size_t first_dispatcher = args.first_dispatcher;
+        validate(config_, domain_name(Domain),
+                 lane_type::mpmc_type::consumer_mode == consumers::many);
+        lanes_.reserve(config_.lanes);
+        for (std::size_t i = 0; i != config_.lanes; ++i) {
+            lanes_.push_back(std::make_unique<lane_type>(config_, static_cast<std::uint32_t>(i)));
+        }
+        workers_.reserve(config_.workers);
+        for (std::size_t w = 0; w != config_.workers; ++w) {
+            workers_.push_back(std::make_unique<worker>(registry_.dispatcher(first_dispatcher + w),
+                                                        config_.wait));
+        }
+        for (std::size_t i = 0; i != config_.lanes; ++i) {
+            worker& owner = *workers_[i % config_.workers];
+            owner.lanes.push_back(lanes_[i].get());
+            lanes_[i]->owner_wait = &owner.wait;
+            lanes_[i]->owner = &owner.sync;
+        }
+    }
+    partition(const partition&) = delete;
+    partition& operator=(const partition&) = delete;
+    ~partition() { join(); }
+
+    [[nodiscard]] std::size_t worker_count() const noexcept { return workers_.size(); }
+
+    template <class E>
+    [[nodiscard]] publish_result publish(const E& e, priority level) noexcept {
+        lane_type& l = lane_for(e);
+        if (!enter(l, 1)) {
+            return publish_result::stopped;
+        }
+        const auto time = clock::now();
+        if (l.try_emplace(time, level, e)) {
+            l.owner_wait->notify();
+            return publish_result::accepted;
+        }
+        return when_full(l, [&] { return l.try_emplace(time, level, e); });
+    }
+
+    /// Publishes a prefix of `events`, each run of one lane with one claim where the ring
+    /// allows. Returns the outcome of the first event not queued (accepted if none); that
+    /// event and all after it are counted with that outcome.
+    template <class E>
+    [[nodiscard]] publish_result publish_batch(std::span<const E> events, priority level,
+                                               std::size_t& accepted) noexcept {
+        accepted = 0;
+        const auto time = clock::now();
+        while (accepted != events.size()) {
+            lane_type& l = lane_for(events[accepted]);
+            std::size_t run = 1;
+            while (accepted + run != events.size() && &lane_for(events[accepted + run]) == &l) {
+                ++run;
+            }
+            if (!enter(l, run)) {
+                refuse_rest(events, accepted + run);
+                return publish_result::stopped;
+            }
+            std::size_t done = 0;
+            publish_result result = publish_result::accepted;
+            while (done != run) {
+                const std::size_t pushed = l.try_push_n(
+                    slot_maker<slot_type, E, clock>{&events[accepted + done], time, level},
+                    run - done);
+                done += pushed;
+                if (pushed != 0) {
+                    l.owner_wait->notify();
+                    continue;
+                }
+                // Full: one event through the backpressure policy, then batches again.
+                const E& next = events[accepted + done];
+                result = when_full(l, [&] { return l.try_emplace(time, level, next); });
+                if (result != publish_result::accepted) {
+                    count(l, result, run - done - 1); // the rest of this run
+                    break;
+                }
+                ++done;
+            }
+            accepted += done;
+            if (result != publish_result::accepted) {
+                count_rest(events, accepted + (run - done), result);
+                return result;
+            }
+        }
+        return publish_result::accepted;
+    }
+
+    void start() {
+        for (std::size_t i = 0; i != workers_.size(); ++i) {
+            workers_[i]->thread = std::thread([this, i] { run(*workers_[i], i); });
+        }
+    }
+
+    void notify_all() noexcept {
+        for (auto& w : workers_) {
+            w->wait.notify();
+        }
+    }
+
+    void join() {
+        for (auto& w : workers_) {
+            if (w->thread.joinable()) {
+                w->thread.join();
+            }
+        }
+    }
+
+    [[nodiscard]] bool resolved() const noexcept {
+        return std::all_of(lanes_.begin(), lanes_.end(), [](const auto& l) { return l->resolved(); });
+    }
+
+    /// Appends each lane's claimed positions (flush's target).
+    void snapshot_claims(std::vector<std::uint64_t>& out) const {
+        for (const auto& l : lanes_) {
+            out.push_back(l->claimed_approx());
+        }
+    }
+
+    /// Whether each lane consumed the positions `targets` recorded (from index `at` on).
+    [[nodiscard]] bool caught_up(const std::vector<std::uint64_t>& targets,
+                                 std::size_t& at) const noexcept {
+        bool all = true;
+        for (const auto& l : lanes_) {
+            all = all && l->consumed() >= targets[at];
+            ++at;
+        }
+        return all;
+    }
+
+    [[nodiscard]] partition_stats stats() const noexcept {
+        partition_stats s{.name = domain_name(Domain)};
+        std::uint64_t attempts = 0;
+        for (const auto& l : lanes_) {
+            s.delivered += l->delivered.load(std::memory_order_acquire);
+            s.discarded += l->discarded.load(std::memory_order_acquire);
+            s.dropped += l->dropped.load(std::memory_order_acquire);
+            s.rejected += l->rejected.load(std::memory_order_acquire);
+            s.timed_out += l->timed_out.load(std::memory_order_acquire);
+            s.refused += l->refused.load(std::memory_order_acquire);
+            attempts += l->attempts.load(std::memory_order_acquire);
+        }
+        // Publishes under way count as published: they are claimed or about to be.
+        s.published = attempts - std::min(attempts, s.rejected + s.timed_out + s.refused);
+        const auto gone = s.delivered + s.discarded + s.dropped;
+        s.backlog = s.published > gone ? s.published - gone : 0;
+        s.handler_errors = handler_errors_.load(std::memory_order_relaxed);
+        return s;
+    }
+
+private:
+    struct worker {
+        worker(dispatch_sync& s, wait_kind kind) : sync(s), wait(kind) {}
+        dispatch_sync& sync;
+        any_wait wait;
+        std::vector<lane_type*> lanes;
+        std::thread thread;
+    };
+
+    template <class E>
+    [[nodiscard]] lane_type& lane_for(const E& e) noexcept {
+        if constexpr (event_has_key_v<E>) {
+            return *lanes_[mix_key(event_key(e)) & (lanes_.size() - 1)];
+        } else {
+            return *lanes_[0];
+        }
+    }
+
+    // The publisher's half of the handshake with stop(): count the attempts, then look at
+    // the state. Either stop() sees these attempts and waits for their outcome, or this
+    // sees `stopping` and refuses.
+    [[nodiscard]] bool enter(lane_type& l, std::size_t n) noexcept {
+        l.attempts.fetch_add(n, std::memory_order_seq_cst);
+        if (control_.state.load(std::memory_order_seq_cst) >= bus_state::stopping) {
+            l.refused.fetch_add(n, std::memory_order_release); // read by resolved()
+            return false;
+        }
+        if (auto* d = current_dispatcher) {
+            d->count_publish(n); // lets flush() follow events handlers publish
+        }
+        return true;
+    }
+
+    void count(lane_type& l, publish_result r, std::size_t n) noexcept {
+        if (n == 0) {
+            return;
+        }
+        // Release: read by resolved() with acquire, before `attempts`.
+        switch (r) {
+        case publish_result::full:
+            l.rejected.fetch_add(n, std::memory_order_release);
+            break;
+        case publish_result::timed_out:
+            l.timed_out.fetch_add(n, std::memory_order_release);
+            break;
+        case publish_result::stopped:
+            l.refused.fetch_add(n, std::memory_order_release);
+            break;
+        case publish_result::accepted:
+            break;
+        }
+    }
+
+    // Counts events [from, end) of a batch that were never attempted: attempt + outcome.
+    template <class E>
+    void count_rest(std::span<const E> events, std::size_t from, publish_result r) noexcept {
+        for (std::size_t i = from; i != events.size(); ++i) {
+            lane_type& l = lane_for(events[i]);
+            l.attempts.fetch_add(1, std::memory_order_seq_cst);
+            count(l, r, 1);
+        }
+    }
+    template <class E>
+    void refuse_rest(std::span<const E> events, std::size_t from) noexcept {
+        count_rest(events, from, publish_result::stopped);
+    }
+
+    // The lane was full: apply the partition's backpressure. `push` retries once.
+    template <class Push>
+    [[nodiscard]] publish_result when_full(lane_type& l, Push&& push) noexcept {
+        publish_result r = publish_result::accepted;
+        switch (config_.on_full) {
+        case backpressure::reject:
+            r = publish_result::full;
+            break;
+        case backpressure::drop_oldest:
+            while (!push()) {
+                l.drop_oldest();
+            }
+            break;
+        case backpressure::block:
+            r = block(l, push);
+            break;
+        }
+        if (r == publish_result::accepted) {
+            l.owner_wait->notify();
+        } else {
+            count(l, r, 1);
+        }
+        return r;
+    }
+
+    template <class Push>
+    [[nodiscard]] publish_result block(lane_type& l, Push& push) noexcept {
+        if (l.owner == current_dispatcher) {
+            return publish_result::full; // the owner waiting for itself would never wake
+        }
+        bool pushed = false;
+        const auto done = [&] {
+            pushed = push();
+            return pushed || control_.state.load(std::memory_order_acquire) >= bus_state::stopping;
+        };
+        backoff_wait waiter;
+        if (config_.block_timeout.count() == 0) {
+            waiter.wait(done);
+        } else if (!waiter.wait_until(done, std::chrono::steady_clock::now() + config_.block_timeout)) {
+            return publish_result::timed_out;
+        }
+        return pushed ? publish_result::accepted : publish_result::stopped;
+    }
+
+    void run(worker& w, std::size_t index) {
+        if (!config_.cpus.empty()) {
+            static_cast<void>(pin_current_thread(config_.cpus[index % config_.cpus.size()]));
+        }
+        const auto has_work = [&w] {
+            return std::any_of(w.lanes.begin(), w.lanes.end(),
+                               [](const lane_type* l) { return l->size_approx() != 0; });
+        };
+        const auto mine_resolved = [&w] {
+            return std::all_of(w.lanes.begin(), w.lanes.end(),
+                               [](const lane_type* l) { return l->resolved(); });
+        };
+        std::uint32_t misses = 0;
+        for (;;) {
+            if (has_work()) {
+                const bool discard = control_.discard.load(std::memory_order_acquire);
+                std::size_t done = 0;
+                {
+                    dispatch_round round{w.sync};
+                    for (lane_type* l : w.lanes) {
+                        done += drain(*l, discard);
+                    }
+                }
+                if (done != 0) {
+                    misses = 0;
+                } else if (++misses > 64) {
+                    // Counted but not yet readable: its publisher is between claim and
+                    // commit, maybe preempted. Let it run (threads may outnumber cores).
+                    std::this_thread::yield();
+                } else {
+                    cpu_relax();
+                }
+                continue;
+            }
+            // seq_cst: the worker's half of the stop handshake (see basic_bus::stop).
+            if (control_.state.load(std::memory_order_seq_cst) >= bus_state::stopping) {
+                if (mine_resolved()) {
+                    return;
+                }
+                std::this_thread::yield(); // a publisher is mid-publish: let it finish
+                continue;
+            }
+            w.wait.wait([&] {
+                return has_work() ||
+                       control_.state.load(std::memory_order_acquire) >= bus_state::stopping;
+            });
+        }
+    }
+
+    std::size_t drain(lane_type& l, bool discard) noexcept {
+        std::size_t errors = 0;
+        const std::size_t n = l.consume(
+            [&](slot_type& s, bool end_of_batch) noexcept {
+                if (discard) {
+                    return;
+                }
+                const event_info info{l.next_sequence++, s.publish_time, l.index, s.level,
+                                      end_of_batch};
+                std::visit([&](const auto& e) { errors += registry_.dispatch(e, info); }, s.event);
+            },
+            config_.max_batch);
+        lane_type::bump(discard ? l.discarded : l.delivered, n);
+        if (errors != 0) {
+            handler_errors_.fetch_add(errors, std::memory_order_relaxed); // a tally
+        }
+        return n;
+    }
+
+    const partition_config config_;
+    bus_control& control_;
+    Registry& registry_;
+    std::vector<std::unique_ptr<lane_type>> lanes_;
+    std::vector<std::unique_ptr<worker>> workers_;
+    std::atomic<std::uint64_t> handler_errors_{0};
+};
+
+} // namespace admf::detail

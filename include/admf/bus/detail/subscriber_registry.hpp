@@ -1,0 +1,331 @@
+// SPDX-License-Identifier: MIT
+// The subscriber tables of one bus: copy-on-write per event type, read without locks.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <tuple>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include <admf/bus/detail/quiescence.hpp>
+#include <admf/bus/detail/type_list.hpp>
+#include <admf/bus/handler_error.hpp>
+#include <admf/bus/handler_for.hpp>
+#include <admf/bus/subscription.hpp>
+#include <admf/core/domain.hpp>
+#include <admf/core/event_info.hpp>
+#include <admf/core/event_traits.hpp>
+
+namespace admf::detail {
+
+/// Anything the registry frees after a grace period.
+struct retirable {
+    virtual ~retirable() = default;
+};
+
+/// One handler registered for events E.
+template <class E>
+struct handler_entry : retirable {
+    explicit handler_entry(std::uint64_t subscription_id) noexcept : id(subscription_id) {}
+    virtual void call(const E& e, const event_info& info) = 0;
+
+    std::atomic<bool> active{true};
+    std::atomic<std::uint64_t> errors{0};
+    const std::uint64_t id;
+};
+
+template <class E, class F>
+struct handler_entry_of final : handler_entry<E> {
+    handler_entry_of(std::uint64_t subscription_id, F fn)
+        : handler_entry<E>(subscription_id), f(std::move(fn)) {}
+    void call(const E& e, const event_info& info) override { invoke_handler<E>(f, e, info); }
+    F f;
+};
+
+/// One callable shared by the entries of a domain-wide subscription.
+template <class F>
+struct shared_handler {
+    std::shared_ptr<F> f;
+    template <class E>
+        requires handler_for<F, E>
+    void operator()(const E& e, const event_info& info) {
+        invoke_handler<E>(*f, e, info);
+    }
+};
+
+/// The immutable list of handlers of E dispatch iterates.
+template <class E>
+struct handler_table final : retirable {
+    std::vector<handler_entry<E>*> entries;
+};
+
+// Design: one table pointer per event type, swapped (copy-on-write) under `writer_` by
+// subscribe/unsubscribe and read by dispatch with one load, no lock and no reference count.
+// Removed entries and replaced tables are retired with a snapshot of every dispatcher's
+// state and freed once each dispatcher passed the round it was in (see quiescence.hpp);
+// retired objects are reclaimed on later writes and when the bus closes. unsubscribe clears
+// the entry's `active` flag, which dispatch checks before each call, then waits (outside
+// the lock) until no other dispatcher is inside a handler that started earlier.
+// Threads: dispatch() from the dispatcher threads; everything else from any thread.
+template <class... Events>
+class subscriber_registry final : public subscription_owner {
+public:
+    explicit subscriber_registry(std::size_t dispatchers, error_sink sink)
+        : sink_(sink ? std::move(sink) : error_sink{default_error_sink}) {
+        syncs_.reserve(dispatchers);
+        for (std::size_t i = 0; i != dispatchers; ++i) {
+            syncs_.push_back(std::make_unique<dispatch_sync>());
+        }
+    }
+    subscriber_registry(const subscriber_registry&) = delete;
+    subscriber_registry& operator=(const subscriber_registry&) = delete;
+    ~subscriber_registry() { close(); }
+
+    [[nodiscard]] dispatch_sync& dispatcher(std::size_t i) noexcept { return *syncs_[i]; }
+
+    /// Registers `f` for E; returns the subscription id.
+    template <class E, class F>
+    std::uint64_t subscribe(F f) {
+        std::lock_guard lock{writer_};
+        const auto id = ++last_id_;
+        auto entry = std::make_unique<handler_entry_of<E, F>>(id, std::move(f));
+        add_entry<E>(*entry, id);
+        entry.release(); // owned by the table now (freed by remove or close)
+        reclaim();
+        return id;
+    }
+
+    /// Registers one callable for every E in Es (a domain-wide handler) under one id.
+    template <class F, class... Es>
+    std::uint64_t subscribe_all(F f, type_list<Es...>) {
+        std::lock_guard lock{writer_};
+        const auto id = ++last_id_;
+        auto shared = std::make_shared<F>(std::move(f));
+        (add_entry<Es>(*new handler_entry_of<Es, shared_handler<F>>(id, shared_handler<F>{shared}), id),
+         ...);
+        reclaim();
+        return id;
+    }
+
+    void unsubscribe(std::uint64_t id) noexcept override {
+        {
+            std::lock_guard lock{writer_};
+            if (closed_) {
+                return;
+            }
+            auto node = records_.extract(id);
+            if (node.empty()) {
+                return;
+            }
+            auto batch = std::make_unique<retired_batch>();
+            for (const std::size_t type : node.mapped()) {
+                remove_entries(type, id, *batch);
+            }
+            retire(std::move(batch));
+            reclaim();
+        }
+        // Outside the lock: a handler waited for here may itself be subscribing.
+        const nested_wait nested; // a handler calling this counts as idle meanwhile
+        for (const auto& sync : syncs_) {
+            if (sync.get() != current_dispatcher) {
+                sync->wait_handlers_idle();
+            }
+        }
+    }
+
+    [[nodiscard]] std::uint64_t handler_errors(std::uint64_t id) const noexcept override {
+        std::lock_guard lock{writer_};
+        std::uint64_t sum = 0;
+        if (auto it = records_.find(id); it != records_.end()) {
+            for (const std::size_t type : it->second) {
+                visit_table(type, [&]<class E>(const handler_table<E>* table) {
+                    for (auto* entry : table->entries) {
+                        if (entry->id == id) {
+                            sum += entry->errors.load(std::memory_order_relaxed);
+                        }
+                    }
+                });
+            }
+        }
+        return sum;
+    }
+
+    /// Dispatcher only, inside a dispatch_round. Calls every active handler of E; returns
+    /// how many threw. Never throws.
+    template <class E>
+    std::size_t dispatch(const E& e, const event_info& info) noexcept {
+        // seq_cst pairs with the writer's seq_cst store (Dekker with the dispatch_round
+        // bits: a round that began after a table was retired reads its replacement).
+        const handler_table<E>* table =
+            std::get<table_slot<E>>(tables_).current.load(std::memory_order_seq_cst);
+        if (table == nullptr) {
+            return 0;
+        }
+        std::size_t errors = 0;
+        for (handler_entry<E>* entry : table->entries) {
+            // seq_cst: see quiescence.hpp (a remover that found us running waits for us).
+            if (!entry->active.load(std::memory_order_seq_cst)) {
+                continue;
+            }
+            try {
+                entry->call(e, info);
+            } catch (...) {
+                ++errors;
+                entry->errors.fetch_add(1, std::memory_order_relaxed); // a tally
+                report<E>(entry->id, std::current_exception());
+            }
+        }
+        return errors;
+    }
+
+    /// Whether any handler of E is registered (a snapshot).
+    template <class E>
+    [[nodiscard]] bool has_handlers() const noexcept {
+        return std::get<table_slot<E>>(tables_).current.load(std::memory_order_acquire) != nullptr;
+    }
+
+    /// Frees every table, entry and retired object; later unsubscribes do nothing. Only
+    /// when no dispatcher runs (the bus joined its workers).
+    void close() noexcept {
+        std::lock_guard lock{writer_};
+        if (closed_) {
+            return;
+        }
+        closed_ = true;
+        (free_table<Events>(), ...);
+        retired_.clear();
+        records_.clear();
+    }
+
+private:
+    template <class E>
+    struct table_slot {
+        std::atomic<handler_table<E>*> current{nullptr};
+    };
+
+    struct retired_batch final : retirable {
+        std::vector<std::unique_ptr<retirable>> items;
+        std::vector<std::uint64_t> snapshot;
+    };
+
+    template <class E>
+    void add_entry(handler_entry<E>& entry, std::uint64_t id) {
+        auto& slot = std::get<table_slot<E>>(tables_);
+        auto next = std::make_unique<handler_table<E>>();
+        handler_table<E>* old = slot.current.load(std::memory_order_relaxed); // writer_ held
+        if (old != nullptr) {
+            next->entries.reserve(old->entries.size() + 1);
+            next->entries = old->entries;
+        }
+        next->entries.push_back(&entry);
+        records_[id].push_back(index_of<E, Events...>());
+        // seq_cst pairs with dispatch()'s load (release would do for publication alone).
+        slot.current.store(next.release(), std::memory_order_seq_cst);
+        if (old != nullptr) {
+            auto batch = std::make_unique<retired_batch>();
+            batch->items.emplace_back(old);
+            retire(std::move(batch));
+        }
+    }
+
+    void remove_entries(std::size_t type, std::uint64_t id, retired_batch& batch) {
+        [&]<std::size_t... I>(std::index_sequence<I...>) {
+            ((I == type ? remove_entries_of<Events>(id, batch) : void()), ...);
+        }(std::index_sequence_for<Events...>{});
+    }
+
+    template <class E>
+    void remove_entries_of(std::uint64_t id, retired_batch& batch) {
+        auto& slot = std::get<table_slot<E>>(tables_);
+        handler_table<E>* old = slot.current.load(std::memory_order_relaxed); // writer_ held
+        if (old == nullptr) {
+            return;
+        }
+        auto next = std::make_unique<handler_table<E>>();
+        for (handler_entry<E>* entry : old->entries) {
+            if (entry->id == id) {
+                // seq_cst: the remover's side of the Dekker pair in quiescence.hpp.
+                entry->active.store(false, std::memory_order_seq_cst);
+                batch.items.emplace_back(entry);
+            } else {
+                next->entries.push_back(entry);
+            }
+        }
+        slot.current.store(next->entries.empty() ? nullptr : next.release(),
+                           std::memory_order_seq_cst); // pairs with dispatch()'s load
+        batch.items.emplace_back(old);
+    }
+
+    template <class Fn>
+    void visit_table(std::size_t type, Fn&& fn) const {
+        [&]<std::size_t... I>(std::index_sequence<I...>) {
+            ((I == type ? visit_one<Events>(fn) : void()), ...);
+        }(std::index_sequence_for<Events...>{});
+    }
+    template <class E, class Fn>
+    void visit_one(Fn& fn) const {
+        if (auto* table = std::get<table_slot<E>>(tables_).current.load(std::memory_order_acquire)) {
+            fn(table);
+        }
+    }
+
+    template <class E>
+    void free_table() noexcept {
+        auto& slot = std::get<table_slot<E>>(tables_);
+        std::unique_ptr<handler_table<E>> table{slot.current.exchange(nullptr)};
+        if (table) {
+            for (auto* entry : table->entries) {
+                delete entry;
+            }
+        }
+    }
+
+    /// writer_ held. Snapshots every dispatcher after the new tables were stored.
+    void retire(std::unique_ptr<retired_batch> batch) {
+        batch->snapshot.reserve(syncs_.size());
+        for (const auto& sync : syncs_) {
+            batch->snapshot.push_back(sync->state());
+        }
+        retired_.push_back(std::move(batch));
+    }
+
+    /// writer_ held. Frees what no dispatcher can still read.
+    void reclaim() noexcept {
+        std::erase_if(retired_, [&](const std::unique_ptr<retired_batch>& batch) {
+            for (std::size_t i = 0; i != syncs_.size(); ++i) {
+                if (!syncs_[i]->passed(batch->snapshot[i])) {
+                    return false;
+                }
+            }
+            return true;
+        });
+    }
+
+    template <class E>
+    void report(std::uint64_t id, std::exception_ptr error) noexcept {
+        try {
+            sink_(handler_error{domain_name(event_domain_v<E>), event_name_v<E>, id,
+                                std::move(error)});
+        } catch (...) {
+            // A throwing sink must not take the worker down; the error is already counted.
+        }
+    }
+
+    std::tuple<table_slot<Events>...> tables_;
+    std::vector<std::unique_ptr<dispatch_sync>> syncs_;
+    error_sink sink_;
+
+    mutable std::mutex writer_;
+    std::uint64_t last_id_ = 0;
+    bool closed_ = false;
+    std::unordered_map<std::uint64_t, std::vector<std::size_t>> records_; // id -> type indexes
+    std::vector<std::unique_ptr<retired_batch>> retired_;
+};
+
+} // namespace admf::detail
