@@ -1,25 +1,13 @@
 // SPDX-License-Identifier: MIT
 // 01: the smallest engine: a quote makes an order, the order makes a fill.
-// Built again with ADMF_EXAMPLE_SYNC_BUS defined, the same program runs on admf::sync_bus,
-// the deterministic single-threaded bus for backtests: only the type name changes.
+// The build also runs it with `admf::bus<` replaced by `admf::sync_bus<` (the sync_bus
+// variant): the deterministic single-threaded bus for backtests takes the same code.
 #include <admf/bus.hpp>
 
 #include <atomic>
 #include <cstdint>
 #include <cstdio>
 #include <string_view>
-
-#ifdef ADMF_EXAMPLE_SYNC_BUS
-namespace admf_example {
-template <class... Events>
-using bus = admf::sync_bus<Events...>;
-}
-#else
-namespace admf_example {
-template <class... Events>
-using bus = admf::bus<Events...>;
-}
-#endif
 
 struct quote { std::uint32_t instrument; double bid, ask; };
 struct new_order { std::uint64_t id; std::uint32_t instrument; double price; std::int32_t qty; };
@@ -42,7 +30,7 @@ template <> struct admf::event_traits<fill> {
 };
 
 int main() {
-    admf_example::bus<quote, new_order, fill> bus;
+    admf::bus<quote, new_order, fill> bus;
     std::atomic<int> fills{0};
     auto on_quote = bus.subscribe<quote>([&](const quote& q) {
         if (q.ask - q.bid < 0.02) (void)bus.publish(new_order{1, q.instrument, q.ask, 100});

@@ -26,6 +26,7 @@
 #include <admf/bus/detail/type_list.hpp>
 #include <admf/bus/handler_for.hpp>
 #include <admf/bus/subscription.hpp>
+#include <admf/core/asymmetric_fence.hpp>
 #include <admf/core/event_traits.hpp>
 #include <admf/core/publish_result.hpp>
 
@@ -39,12 +40,13 @@ namespace admf {
 // Threads: publish*, subscribe, unsubscribe and stats from any thread, also from handlers;
 // start, flush and stop from any thread but the bus's own workers (they would wait for
 // themselves), and not concurrently with the destructor.
-// Stop, the handshake: a publisher counts its attempt (seq_cst RMW on its lane), then reads
-// the state (seq_cst); stop() stores `stopping` (seq_cst), and each worker returns only
-// once its lanes are resolved: every attempt decided and every accepted event consumed.
-// By the single total order of seq_cst operations, a publish either sees `stopping` and is
-// refused, or its attempt is visible to the worker's check, which then waits for it; so
-// nothing accepted is left behind, and nothing is accepted after stop() returns.
+// Stop, the handshake: a publisher counts its attempt on its lane, light_fence(), then
+// reads the state; stop() stores `stopping`, heavy_fence() (a membarrier: it makes every
+// running thread fence), then sets `drain`, and each worker returns only once its lanes are
+// resolved: every attempt decided and every accepted event consumed. So a publish either
+// sees `stopping` and is refused, or its attempt is visible to workers that saw `drain`,
+// which then wait for it: nothing accepted is left behind, and nothing is accepted after
+// stop() returns. Publishers pay no locked instruction for it (asymmetric_fence.hpp).
 template <class Traits, class... Events>
 class basic_bus {
     static_assert(detail::bus_events_ok<Events...>());
@@ -60,7 +62,12 @@ public:
     /// Throws std::invalid_argument on a configuration that cannot work (the message names
     /// the partition and the setting), std::length_error on an unaddressable capacity.
     explicit basic_bus(config_type config = {})
-        : basic_bus(std::move(config), std::make_index_sequence<partition_count>{}) {}
+        : basic_bus(std::move(config), std::make_index_sequence<partition_count>{}) {
+        // One-time process set-up here rather than on the first publish: the clock's
+        // calibration (tsc_clock: 5 ms) and the membarrier registration.
+        static_cast<void>(Traits::clock::now());
+        static_cast<void>(detail::membarrier_ready());
+    }
 
     basic_bus(const basic_bus&) = delete;
     basic_bus& operator=(const basic_bus&) = delete;
@@ -189,10 +196,11 @@ public:
             control_.state.store(detail::bus_state::running, std::memory_order_seq_cst);
             std::apply([](auto&... p) { (p.start(), ...); }, partitions_);
         }
-        // Release: read by workers (acquire) once they see `stopping`.
-        control_.discard.store(mode == stop_mode::discard, std::memory_order_release);
-        // seq_cst: the stopper's half of the handshake (see Design).
-        control_.state.store(detail::bus_state::stopping, std::memory_order_seq_cst);
+        control_.discard.store(mode == stop_mode::discard, std::memory_order_relaxed);
+        control_.state.store(detail::bus_state::stopping, std::memory_order_relaxed);
+        heavy_fence(); // the stopper's half of the handshake (see Design)
+        // Release pairs with the workers' acquire: they see `discard` and every attempt.
+        control_.drain.store(true, std::memory_order_release);
         std::apply([](auto&... p) { (p.notify_all(), ...); }, partitions_);
         std::apply([](auto&... p) { (p.join(), ...); }, partitions_);
         control_.state.store(detail::bus_state::stopped, std::memory_order_seq_cst);

@@ -12,9 +12,9 @@ namespace admf {
 /// and override a member to change one policy:
 ///   struct my_traits : admf::default_bus_traits { using clock = admf::no_clock; };
 struct default_bus_traits {
-    /// Stamps event_info::publish_time (steady_clock ns). no_clock removes the clock read
-    /// from publish (publish_time is then 0).
-    using clock = steady_clock_ns;
+    /// Stamps event_info::publish_time (ns; see core/clock.hpp). no_clock removes the clock
+    /// read from publish (publish_time is then 0).
+    using clock = tsc_clock;
     /// The lane ring of a partition configured producers::single.
     template <class Slot>
     using single_producer_ring = spsc_ring<Slot>;

@@ -63,6 +63,7 @@ public:
             stats_[i].name = domain_traits<domain_type>::names[i];
             limit_[i] = c.capacity * c.lanes;
         }
+        static_cast<void>(Traits::clock::now()); // calibrates tsc_clock once, here
     }
     basic_sync_bus(const basic_sync_bus&) = delete;
     basic_sync_bus& operator=(const basic_sync_bus&) = delete;

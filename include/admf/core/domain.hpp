@@ -15,8 +15,8 @@ enum class domain : unsigned char { market_data, signal, order, fill, system };
 
 /// Describes a domain set to the bus. Specialize it for your own enum to use your own
 /// partitions: `count` enumerators numbered 0..count-1, a printable name for each, and which
-/// of them are critical (hold orders or fills: the default config never lets them share a
-/// thread with anything else, see bus_config).
+/// of them are critical (hold orders or fills: a bus refuses to configure them with
+/// backpressure::drop_oldest, so their events are never dropped to make room).
 template <class Domain>
 struct domain_traits;
 

@@ -62,8 +62,8 @@ struct slot_maker {
 };
 
 // Design: the producer-side counters share a line that only publishers write; the owner's
-// counters have their own line. Every publish counts one `attempts` (seq_cst, the
-// publisher's half of the Dekker handshake with stop(): see basic_bus) and then exactly one
+// counters have their own line. Every publish counts one `attempts` (the publisher's half of
+// the handshake with stop(): see basic_bus) and then exactly one
 // outcome: accepted (no counter: it is a claimed ring position), rejected, timed_out or
 // refused. Every claimed position leaves as delivered, discarded (owner) or dropped
 // (drop_oldest). Outcome counters are written with release and read with acquire before
@@ -130,8 +130,9 @@ public:
         const auto outcomes = consumed() + rejected.load(std::memory_order_acquire) +
                               timed_out.load(std::memory_order_acquire) +
                               refused.load(std::memory_order_acquire);
-        // seq_cst: after the outcomes (see Design) and in the Dekker order with publishers.
-        return outcomes == attempts.load(std::memory_order_seq_cst);
+        // Read after the outcomes (see Design); attempts made before a publisher saw
+        // `stopping` are visible once stop() set `drain` (basic_bus).
+        return outcomes == attempts.load(std::memory_order_acquire);
     }
 
     /// Owner side: adds to a counter only the owner writes.

@@ -21,6 +21,7 @@
 #include <admf/bus/detail/lane.hpp>
 #include <admf/bus/detail/quiescence.hpp>
 #include <admf/bus/detail/type_list.hpp>
+#include <admf/core/asymmetric_fence.hpp>
 #include <admf/core/domain.hpp>
 #include <admf/core/event_info.hpp>
 #include <admf/core/event_traits.hpp>
@@ -30,16 +31,21 @@
 
 namespace admf::detail {
 
-/// Lifecycle of a bus, shared by its partitions. Publishers read `state` (seq_cst).
+/// Lifecycle of a bus, shared by its partitions.
 enum class bus_state : int { idle, running, stopping, stopped };
 
 struct bus_control {
+    /// Publishers read it after counting their attempt (the stop handshake, basic_bus).
     alignas(false_sharing_range) std::atomic<bus_state> state{bus_state::idle};
-    std::atomic<bool> discard{false}; // written before `state` becomes stopping
+    /// Set by stop() once the handshake's heavy_fence returned: workers may now trust
+    /// `attempts` and exit when their lanes are resolved. Read-mostly, like `state`.
+    std::atomic<bool> drain{false};
+    std::atomic<bool> discard{false}; // written before `drain`
 };
 
 /// Throws std::invalid_argument naming the partition when its config cannot work.
-inline void validate(const partition_config& c, std::string_view name, bool multi_consumer_ring) {
+inline void validate(const partition_config& c, std::string_view name, bool multi_consumer_ring,
+                     bool critical) {
     const auto fail = [&](const char* what) {
         throw std::invalid_argument("admf: partition " + std::string(name) + ": " + what);
     };
@@ -57,6 +63,10 @@ inline void validate(const partition_config& c, std::string_view name, bool mult
     }
     if (c.block_timeout.count() < 0) {
         fail("block_timeout must not be negative");
+    }
+    if (c.on_full == backpressure::drop_oldest && critical) {
+        fail("backpressure::drop_oldest on a critical partition (orders and fills are never "
+             "dropped; see domain_traits::critical)");
     }
     if (c.on_full == backpressure::drop_oldest && !multi_consumer_ring) {
         fail("backpressure::drop_oldest needs a ring publishers may pop from "
@@ -112,7 +122,8 @@ public:
         : config_(args.config), control_(args.control), registry_(args.registry) {
         const std::size_t first_dispatcher = args.first_dispatcher;
         validate(config_, domain_name(Domain),
-                 lane_type::mpmc_type::consumer_mode == consumers::many);
+                 lane_type::mpmc_type::consumer_mode == consumers::many,
+                 domain_traits<std::remove_cv_t<decltype(Domain)>>::critical(Domain));
         lanes_.reserve(config_.lanes);
         for (std::size_t i = 0; i != config_.lanes; ++i) {
             lanes_.push_back(std::make_unique<lane_type>(config_, static_cast<std::uint32_t>(i)));
@@ -276,12 +287,19 @@ private:
         }
     }
 
-    // The publisher's half of the handshake with stop(): count the attempts, then look at
-    // the state. Either stop() sees these attempts and waits for their outcome, or this
-    // sees `stopping` and refuses.
+    // The publisher's half of the handshake with stop(): count the attempts, light_fence,
+    // then look at the state. Either stop() (store, heavy_fence) makes its workers see these
+    // attempts and wait for their outcome, or this sees `stopping` and refuses.
     [[nodiscard]] bool enter(lane_type& l, std::size_t n) noexcept {
-        l.attempts.fetch_add(n, std::memory_order_seq_cst);
-        if (control_.state.load(std::memory_order_seq_cst) >= bus_state::stopping) {
+        if (config_.producer_mode == producers::single) {
+            // One publishing thread: a plain increment, no locked instruction.
+            l.attempts.store(l.attempts.load(std::memory_order_relaxed) + n,
+                             std::memory_order_relaxed);
+        } else {
+            l.attempts.fetch_add(n, std::memory_order_relaxed);
+        }
+        light_fence(); // pairs with the heavy_fence in basic_bus::stop()
+        if (control_.state.load(std::memory_order_relaxed) >= bus_state::stopping) {
             l.refused.fetch_add(n, std::memory_order_release); // read by resolved()
             return false;
         }
@@ -316,7 +334,7 @@ private:
     void count_rest(std::span<const E> events, std::size_t from, publish_result r) noexcept {
         for (std::size_t i = from; i != events.size(); ++i) {
             lane_type& l = lane_for(events[i]);
-            l.attempts.fetch_add(1, std::memory_order_seq_cst);
+            l.attempts.fetch_add(1, std::memory_order_relaxed); // decided at once: no handshake
             count(l, r, 1);
         }
     }
@@ -403,18 +421,16 @@ private:
                 }
                 continue;
             }
-            // seq_cst: the worker's half of the stop handshake (see basic_bus::stop).
-            if (control_.state.load(std::memory_order_seq_cst) >= bus_state::stopping) {
+            // Acquire pairs with stop()'s release of `drain`, stored after its heavy_fence:
+            // every attempt a publisher made before seeing `stopping` is visible now.
+            if (control_.drain.load(std::memory_order_acquire)) {
                 if (mine_resolved()) {
                     return;
                 }
                 std::this_thread::yield(); // a publisher is mid-publish: let it finish
                 continue;
             }
-            w.wait.wait([&] {
-                return has_work() ||
-                       control_.state.load(std::memory_order_acquire) >= bus_state::stopping;
-            });
+            w.wait.wait([&] { return has_work() || control_.drain.load(std::memory_order_acquire); });
         }
     }
 

@@ -8,6 +8,7 @@
 #include <thread>
 #include <utility>
 
+#include <admf/core/asymmetric_fence.hpp>
 #include <admf/core/platform.hpp>
 
 namespace admf::detail {
@@ -15,18 +16,20 @@ namespace admf::detail {
 // Design: each thread that dispatches (a bus worker; sync_bus's caller) owns one
 // dispatch_sync and is the only writer of its `state_`:
 //   state_ = (passes << 2) | in_dispatch (1) | in_handler (2)
-// `passes` counts finished dispatch rounds. A round sets both bits (seq_cst) before it
-// reads any subscriber table and clears both while counting one pass (release) after its
-// last handler returned. A thread that blocks inside a handler to wait for other
+// `passes` counts finished dispatch rounds. A round sets both bits, then light_fence(),
+// before it reads any subscriber table, and clears both while counting one pass (release)
+// after its last handler returned. A thread that blocks inside a handler to wait for other
 // dispatchers (unsubscribe) clears only in_handler while it waits, so two handlers waiting
 // for each other both see the other as "not running a handler" and neither deadlocks.
-// - Handler removal (unsubscribe): clear the entry's `active` flag (seq_cst), then for each
-//   other dispatcher read `state_` (seq_cst): with in_handler clear, it cannot call the entry
-//   any more (Dekker: its seq_cst store of the bits precedes its seq_cst load of `active`),
-//   else wait until `state_` changes (its next round, or a nested wait, sees the flag).
-// - Table reclamation: a table retired while a dispatcher was in a round may be freed once
-//   `passes` moved on; one retired while it was outside a round, at once. Nested waits do
-//   not count a pass: the waiting handler's round still holds its table.
+// - Handler removal (unsubscribe): clear the entry's `active` flag, heavy_fence(), then for
+//   each other dispatcher read `state_`: with in_handler clear it cannot call the entry any
+//   more (Dekker, split asymmetrically: the round's store + light_fence + load of `active`
+//   against the remover's store + heavy_fence + load of `state_`); else wait until `state_`
+//   changes (its next round, or a nested wait, sees the flag).
+// - Table reclamation: the writer swaps the table pointer, heavy_fence(), and snapshots the
+//   states; a table retired while a dispatcher was in a round may be freed once `passes`
+//   moved on, one retired while it was outside a round at once. Nested waits do not count a
+//   pass: the waiting handler's round still holds its table.
 class dispatch_sync {
 public:
     static constexpr std::uint64_t in_dispatch = 1;
@@ -34,9 +37,10 @@ public:
 
     /// Owner only. Starts a dispatch round.
     void begin_round() noexcept {
-        // seq_cst: pairs with the seq_cst loads of waiters (wait_handlers_idle, snapshot):
-        // a remover either sees this round, or this round sees its cleared `active` flag.
-        state_.store((passes_ << 2) | in_dispatch | in_handler, std::memory_order_seq_cst);
+        // Relaxed + light_fence: pairs with the writers' heavy_fence (see Design): a remover
+        // either sees this round, or this round sees its cleared `active` flag / new table.
+        state_.store((passes_ << 2) | in_dispatch | in_handler, std::memory_order_relaxed);
+        light_fence();
     }
 
     /// Owner only, when every subscribe/unsubscribe runs on the owner's thread too.
@@ -54,15 +58,17 @@ public:
 
     /// Owner only, inside a round: brackets a wait for other dispatchers.
     void begin_nested_wait() noexcept {
-        state_.store((passes_ << 2) | in_dispatch, std::memory_order_seq_cst);
+        // Release: the handler's effects so far happen-before a waiter that sees the bit clear.
+        state_.store((passes_ << 2) | in_dispatch, std::memory_order_release);
     }
     void end_nested_wait() noexcept {
-        state_.store((passes_ << 2) | in_dispatch | in_handler, std::memory_order_seq_cst);
+        state_.store((passes_ << 2) | in_dispatch | in_handler, std::memory_order_relaxed);
+        light_fence(); // as in begin_round: the handler goes on reading `active` flags
     }
 
-    /// Any thread. The state, for snapshots.
+    /// Any thread, after a heavy_fence(). The state, for snapshots.
     [[nodiscard]] std::uint64_t state() const noexcept {
-        return state_.load(std::memory_order_seq_cst);
+        return state_.load(std::memory_order_acquire);
     }
 
     /// Owner only: counts events published from inside its handlers (flush() follows them).
@@ -83,10 +89,10 @@ public:
         return (state_.load(std::memory_order_acquire) >> 2) != (snapshot >> 2);
     }
 
-    /// Any thread but the owner: returns once the owner runs no handler that started before
-    /// the call (see Design).
+    /// Any thread but the owner, after a heavy_fence(): returns once the owner runs no
+    /// handler that started before the fence (see Design).
     void wait_handlers_idle() const noexcept {
-        const auto seen = state_.load(std::memory_order_seq_cst);
+        const auto seen = state_.load(std::memory_order_acquire);
         if ((seen & in_handler) == 0) {
             return;
         }

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include <admf/bus/detail/quiescence.hpp>
+#include <admf/core/asymmetric_fence.hpp>
 #include <admf/bus/detail/type_list.hpp>
 #include <admf/bus/handler_error.hpp>
 #include <admf/bus/handler_for.hpp>
@@ -131,6 +132,7 @@ public:
             reclaim();
         }
         // Outside the lock: a handler waited for here may itself be subscribing.
+        // retire() fenced (heavy_fence) after clearing the flags, before these state loads.
         const nested_wait nested; // a handler calling this counts as idle meanwhile
         for (const auto& sync : syncs_) {
             if (sync.get() != current_dispatcher) {
@@ -160,17 +162,18 @@ public:
     /// how many threw. Never throws.
     template <class E>
     std::size_t dispatch(const E& e, const event_info& info) noexcept {
-        // seq_cst pairs with the writer's seq_cst store (Dekker with the dispatch_round
-        // bits: a round that began after a table was retired reads its replacement).
+        // Acquire pairs with the writer's release store of the table; the round's
+        // light_fence orders this load after the round's start (quiescence.hpp).
         const handler_table<E>* table =
-            std::get<table_slot<E>>(tables_).current.load(std::memory_order_seq_cst);
+            std::get<table_slot<E>>(tables_).current.load(std::memory_order_acquire);
         if (table == nullptr) {
             return 0;
         }
         std::size_t errors = 0;
         for (handler_entry<E>* entry : table->entries) {
-            // seq_cst: see quiescence.hpp (a remover that found us running waits for us).
-            if (!entry->active.load(std::memory_order_seq_cst)) {
+            // After the round's light_fence: a remover that did not see this round running
+            // cleared the flag before it (quiescence.hpp).
+            if (!entry->active.load(std::memory_order_relaxed)) {
                 continue;
             }
             try {
@@ -225,8 +228,8 @@ private:
         }
         next->entries.push_back(&entry);
         records_[id].push_back(index_of<E, Events...>());
-        // seq_cst pairs with dispatch()'s load (release would do for publication alone).
-        slot.current.store(next.release(), std::memory_order_seq_cst);
+        // Release pairs with dispatch()'s acquire load: the table's contents are visible.
+        slot.current.store(next.release(), std::memory_order_release);
         if (old != nullptr) {
             auto batch = std::make_unique<retired_batch>();
             batch->items.emplace_back(old);
@@ -250,15 +253,15 @@ private:
         auto next = std::make_unique<handler_table<E>>();
         for (handler_entry<E>* entry : old->entries) {
             if (entry->id == id) {
-                // seq_cst: the remover's side of the Dekker pair in quiescence.hpp.
-                entry->active.store(false, std::memory_order_seq_cst);
+                // Relaxed: retire()'s heavy_fence orders it before the dispatcher snapshot.
+                entry->active.store(false, std::memory_order_relaxed);
                 batch.items.emplace_back(entry);
             } else {
                 next->entries.push_back(entry);
             }
         }
         slot.current.store(next->entries.empty() ? nullptr : next.release(),
-                           std::memory_order_seq_cst); // pairs with dispatch()'s load
+                           std::memory_order_release); // pairs with dispatch()'s acquire
         batch.items.emplace_back(old);
     }
 
@@ -288,6 +291,7 @@ private:
 
     /// writer_ held. Snapshots every dispatcher after the new tables were stored.
     void retire(std::unique_ptr<retired_batch> batch) {
+        heavy_fence(); // pairs with dispatch rounds' light_fence (quiescence.hpp)
         batch->snapshot.reserve(syncs_.size());
         for (const auto& sync : syncs_) {
             batch->snapshot.push_back(sync->state());
