@@ -181,6 +181,14 @@ public:
         }
     }
 
+    /// Any consumer. Whether the oldest unclaimed position holds a published element now (a
+    /// pop would claim it, unless another consumer is faster).
+    [[nodiscard]] bool front_ready() const noexcept {
+        const auto head = head_.load(std::memory_order_relaxed); // a hint, as in claim_run
+        // Acquire as in claim_run: pairs with the producer's release store of the turn.
+        return at(head).turn.load(std::memory_order_acquire) == head + 1;
+    }
+
     /// Any thread. Elements queued (or being written/read) at some instant during the call.
     [[nodiscard]] std::size_t size_approx() const noexcept {
         const auto head = head_.load(std::memory_order_acquire);

@@ -188,6 +188,12 @@ public:
         return guard.done; // ~release_guard stores head_
     }
 
+    /// Consumer only. Whether a pop would find an element now. Reads what a pop reads (the
+    /// slot's turn, or the cached producer index), never the producer's line on its own.
+    [[nodiscard]] bool front_ready() noexcept {
+        return ready(head_.load(std::memory_order_relaxed)); // only this thread writes head_
+    }
+
     /// Any thread. Elements queued at some instant during the call; exact only when the
     /// other side is idle.
     [[nodiscard]] std::size_t size_approx() const noexcept {

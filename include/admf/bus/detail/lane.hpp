@@ -107,6 +107,11 @@ public:
         return n != 0;
     }
 
+    /// Owner only: whether a consume would find an event now.
+    [[nodiscard]] bool front_ready() noexcept {
+        return spsc_ ? spsc_->front_ready() : mpmc_->front_ready();
+    }
+
     [[nodiscard]] std::size_t size_approx() const noexcept {
         return spsc_ ? spsc_->size_approx() : mpmc_->size_approx();
     }

@@ -393,41 +393,34 @@ private:
         }
         const auto has_work = [&w] {
             return std::any_of(w.lanes.begin(), w.lanes.end(),
-                               [](const lane_type* l) { return l->size_approx() != 0; });
+                               [](lane_type* l) { return l->front_ready(); });
         };
         const auto mine_resolved = [&w] {
             return std::all_of(w.lanes.begin(), w.lanes.end(),
                                [](const lane_type* l) { return l->resolved(); });
         };
-        std::uint32_t misses = 0;
         for (;;) {
-            if (has_work()) {
-                const bool discard = control_.discard.load(std::memory_order_acquire);
-                std::size_t done = 0;
-                {
-                    dispatch_round round{w.sync};
-                    for (lane_type* l : w.lanes) {
-                        done += drain(*l, discard);
-                    }
+            std::size_t done = 0;
+            {
+                const bool discard = control_.discard.load(std::memory_order_relaxed);
+                dispatch_round round{w.sync};
+                for (lane_type* l : w.lanes) {
+                    done += drain(*l, discard);
                 }
-                if (done != 0) {
-                    misses = 0;
-                } else if (++misses > 64) {
-                    // Counted but not yet readable: its publisher is between claim and
-                    // commit, maybe preempted. Let it run (threads may outnumber cores).
-                    std::this_thread::yield();
-                } else {
-                    cpu_relax();
-                }
+            }
+            if (done != 0) {
                 continue;
             }
             // Acquire pairs with stop()'s release of `drain`, stored after its heavy_fence:
-            // every attempt a publisher made before seeing `stopping` is visible now.
+            // every attempt a publisher made before seeing `stopping` is visible now, and so
+            // is `discard` (read above on the next round).
             if (control_.drain.load(std::memory_order_acquire)) {
                 if (mine_resolved()) {
                     return;
                 }
-                std::this_thread::yield(); // a publisher is mid-publish: let it finish
+                // A publisher is mid-publish (maybe preempted between claim and commit):
+                // let it run, threads may outnumber cores.
+                std::this_thread::yield();
                 continue;
             }
             w.wait.wait([&] { return has_work() || control_.drain.load(std::memory_order_acquire); });
