@@ -8,9 +8,10 @@
 //
 // Catch2 names template cases "<sentence> - <list> - <index>"; the index follows the list
 // (tests/support/ring_kinds.hpp): spsc_rings 0 spsc_ring, 1 boost_spsc_ring, last
-// spsc_ring<tail_index>; mpmc_rings 0 mpmc_ring, 1 moodycamel_ring; every_ring 0 spsc,
-// 1 mpmc, 2 boost, 3 moodycamel, last spsc<tail_index>; sequenced_rings 0 spsc, 1 mpmc,
-// 2 spsc<tail_index> (adapters only where this build found them). Every run
+// spsc_ring<tail_index>; mpmc_rings 0 mpmc_ring, 1 moodycamel_ring; mpsc_rings 0 mpsc_ring;
+// every_ring 0 spsc, 1 mpmc, 2 boost, 3 moodycamel, then mpsc, last spsc<tail_index>;
+// sequenced_rings 0 spsc, 1 mpmc, 2 mpsc, 3 spsc<tail_index> (adapters only where this
+// build found them). mpsc_ring runs with 4 producers and 1 consumer at the 4P x 2C sizes. Every run
 // prints its ring, sizes and rate, and a failure prints the full report.
 //
 // Randomness (operation mix, batch sizes) comes from ADMF_SEED, printed at the start of
@@ -69,6 +70,7 @@
 using admf_test::by_scale;
 using admf_test::every_ring;
 using admf_test::mpmc_rings;
+using admf_test::mpsc_rings;
 using admf_test::run_stress;
 using admf_test::sequenced_rings;
 using admf_test::spsc_rings;
@@ -167,7 +169,7 @@ template <class Kind>
 stress_config native_config(const std::string& what, std::size_t capacity) {
     stress_config cfg;
     cfg.producers = Kind::many_producers ? 4 : 1;
-    cfg.consumers = Kind::many_producers ? 2 : 1;
+    cfg.consumers = Kind::many_consumers ? 2 : 1;
     cfg.capacity = capacity;
     cfg.label = std::string(Kind::name) + " " + std::to_string(cfg.producers) + "P/" +
                 std::to_string(cfg.consumers) + "C " + what + " capacity " + std::to_string(capacity);
@@ -203,6 +205,15 @@ TEMPLATE_LIST_TEST_CASE("ring stress: 4 producers and 2 consumers pass every ite
     const std::size_t capacity = GENERATE(2, 8, 1024);
     auto cfg = native_config<K>("single ops", capacity);
     cfg.items_per_producer = mpmc_items(capacity);
+    require_clean_run<ring_of<K>>(cfg);
+}
+
+TEMPLATE_LIST_TEST_CASE("ring stress: 4 producers and 1 consumer pass every item exactly once, FIFO per producer",
+                        "[ring][stress]", mpsc_rings) {
+    using K = TestType;
+    const std::size_t capacity = GENERATE(1, 2, 8, 1024);
+    auto cfg = native_config<K>("single ops", capacity);
+    cfg.items_per_producer = mpmc_items(capacity == 1 ? 2 : capacity);
     require_clean_run<ring_of<K>>(cfg);
 }
 
@@ -254,6 +265,17 @@ TEMPLATE_LIST_TEST_CASE("ring stress: runs crossing the 2^64 sequence wrap-aroun
 
 TEMPLATE_LIST_TEST_CASE("ring stress on one core: 4 producers and 2 consumers pass every item exactly once, FIFO per producer",
                         "[ring][stress][.one_core]", mpmc_rings) {
+    using K = TestType;
+    const std::size_t capacity = GENERATE(2, 8, 1024);
+    const bool mixed = GENERATE(false, true);
+    auto cfg = native_config<K>(mixed ? "one core, mixed batches" : "one core, single ops", capacity);
+    cfg.mixed_ops = mixed;
+    cfg.items_per_producer = one_core_items(capacity);
+    require_clean_run<ring_of<K>>(cfg);
+}
+
+TEMPLATE_LIST_TEST_CASE("ring stress on one core: 4 producers and 1 consumer pass every item exactly once, FIFO per producer",
+                        "[ring][stress][.one_core]", mpsc_rings) {
     using K = TestType;
     const std::size_t capacity = GENERATE(2, 8, 1024);
     const bool mixed = GENERATE(false, true);

@@ -13,6 +13,7 @@
 #include <utility>
 
 #include <admf/ring/mpmc_ring.hpp>
+#include <admf/ring/mpsc_ring.hpp>
 #include <admf/ring/ring_for.hpp>
 #include <admf/ring/spsc_ring.hpp>
 #if defined(ADMF_TEST_HAVE_BOOST)
@@ -39,6 +40,7 @@ struct spsc_kind {
     template <class T, template <class> class Atomic>
     using ring_with_atomic = admf::spsc_ring<T, Atomic>;
     static constexpr bool many_producers = false;
+    static constexpr bool many_consumers = false;
     static constexpr bool move_only = true;        // accepts std::unique_ptr
     static constexpr bool has_initial_sequence = true;
     static constexpr emplace_style emplace = emplace_style::in_place;
@@ -64,6 +66,7 @@ struct mpmc_kind {
     template <class T, template <class> class Atomic>
     using ring_with_atomic = admf::mpmc_ring<T, Atomic>;
     static constexpr bool many_producers = true;
+    static constexpr bool many_consumers = true;
     static constexpr bool move_only = true;
     static constexpr bool has_initial_sequence = true;
     static constexpr emplace_style emplace = emplace_style::in_place_if_nothrow;
@@ -73,12 +76,29 @@ struct mpmc_kind {
     }
 };
 
+/// The bus's multi-producer lane ring: many producers, one consumer.
+struct mpsc_kind {
+    static constexpr const char* name = "mpsc_ring";
+    template <class T>
+    using ring = admf::mpsc_ring<T>;
+    template <class T, template <class> class Atomic>
+    using ring_with_atomic = admf::mpsc_ring<T, Atomic>;
+    static constexpr bool many_producers = true;
+    static constexpr bool many_consumers = false;
+    static constexpr bool move_only = true;
+    static constexpr bool has_initial_sequence = true;
+    static constexpr emplace_style emplace = emplace_style::in_place_if_nothrow;
+    static constexpr bool thrown_on_stays_queued = false;
+    static std::size_t expected_capacity(std::size_t requested) { return std::bit_ceil(requested); }
+};
+
 #if defined(ADMF_TEST_HAVE_BOOST)
 struct boost_spsc_kind {
     static constexpr const char* name = "boost_spsc_ring";
     template <class T>
     using ring = admf::boost_spsc_ring<T>;
     static constexpr bool many_producers = false;
+    static constexpr bool many_consumers = false;
     static constexpr bool move_only = false;       // Boost 1.74 copies: T must be copyable
     static constexpr bool has_initial_sequence = false;
     static constexpr emplace_style emplace = emplace_style::temporary_copied;
@@ -93,6 +113,7 @@ struct moodycamel_kind {
     template <class T>
     using ring = admf::moodycamel_ring<T>;
     static constexpr bool many_producers = true;
+    static constexpr bool many_consumers = true;
     static constexpr bool move_only = true;
     static constexpr bool has_initial_sequence = false;
     static constexpr emplace_style emplace = emplace_style::temporary_moved;
@@ -109,6 +130,7 @@ using every_ring = std::tuple<spsc_kind, mpmc_kind
 #if defined(ADMF_TEST_HAVE_MOODYCAMEL)
                               , moodycamel_kind
 #endif
+                              , mpsc_kind
                               , spsc_tail_index_kind
                               >;
 
@@ -130,7 +152,10 @@ struct takes_initial_sequence : std::bool_constant<Kind::has_initial_sequence> {
 template <class Kind>
 struct single_producer : std::bool_constant<!Kind::many_producers> {};
 template <class Kind>
-struct many_producer : std::bool_constant<Kind::many_producers> {};
+struct many_producer : std::bool_constant<Kind::many_producers && Kind::many_consumers> {};
+template <class Kind>
+struct many_producer_one_consumer
+    : std::bool_constant<Kind::many_producers && !Kind::many_consumers> {};
 
 /// Rings that accept move-only elements (all but Boost 1.74's copying queue).
 using move_only_rings = filter_t<takes_move_only, every_ring>;
@@ -141,5 +166,7 @@ using sequenced_rings = filter_t<takes_initial_sequence, every_ring>;
 using spsc_rings = filter_t<single_producer, every_ring>;
 /// Many producers, many consumers.
 using mpmc_rings = filter_t<many_producer, every_ring>;
+/// Many producers, one consumer.
+using mpsc_rings = filter_t<many_producer_one_consumer, every_ring>;
 
 } // namespace admf_test

@@ -4,6 +4,7 @@
 
 #include <admf/core/clock.hpp>
 #include <admf/ring/mpmc_ring.hpp>
+#include <admf/ring/mpsc_ring.hpp>
 #include <admf/ring/spsc_ring.hpp>
 
 namespace admf {
@@ -18,9 +19,14 @@ struct default_bus_traits {
     /// The lane ring of a partition configured producers::single.
     template <class Slot>
     using single_producer_ring = spsc_ring<Slot>;
-    /// The lane ring of a partition configured producers::many.
+    /// The lane ring of a partition configured producers::many (one consumer: the lane's
+    /// owner, which frees a batch with one index store).
     template <class Slot>
-    using multi_producer_ring = mpmc_ring<Slot>;
+    using multi_producer_ring = mpsc_ring<Slot>;
+    /// The lane ring of a producers::many partition with backpressure::drop_oldest, where
+    /// publishers pop the oldest event too: it must take many consumers.
+    template <class Slot>
+    using shared_consumer_ring = mpmc_ring<Slot>;
 };
 
 } // namespace admf

@@ -176,7 +176,7 @@ TEMPLATE_LIST_TEST_CASE("ring: models admf::ring_for for its element types", "[r
     STATIC_REQUIRE(ring_t<K, int>::producer_mode ==
                    (K::many_producers ? admf::producers::many : admf::producers::single));
     STATIC_REQUIRE(ring_t<K, int>::consumer_mode ==
-                   (K::many_producers ? admf::consumers::many : admf::consumers::single));
+                   (K::many_consumers ? admf::consumers::many : admf::consumers::single));
 }
 
 // ---------------------------------------------------------------------------------------

@@ -72,33 +72,35 @@ template <class Slot, class Traits>
 class lane {
 public:
     using spsc_type = typename Traits::template single_producer_ring<Slot>;
-    using mpmc_type = typename Traits::template multi_producer_ring<Slot>;
+    using mpsc_type = typename Traits::template multi_producer_ring<Slot>;
+    using mpmc_type = typename Traits::template shared_consumer_ring<Slot>;
 
     lane(const partition_config& config, std::uint32_t index_) : index(index_) {
         if (config.producer_mode == producers::single) {
             spsc_.emplace(config.capacity);
+        } else if (config.on_full == backpressure::drop_oldest) {
+            mpmc_.emplace(config.capacity); // publishers pop from it to make room
         } else {
-            mpmc_.emplace(config.capacity);
+            mpsc_.emplace(config.capacity);
         }
     }
 
     template <class... Args>
     [[nodiscard]] bool try_emplace(Args&&... args) noexcept {
-        return spsc_ ? spsc_->try_emplace(std::forward<Args>(args)...)
-                     : mpmc_->try_emplace(std::forward<Args>(args)...);
+        return with_ring([&](auto& r) { return r.try_emplace(std::forward<Args>(args)...); });
     }
 
     template <class It>
     [[nodiscard]] std::size_t try_push_n(It first, std::size_t n) noexcept {
-        return spsc_ ? spsc_->try_push_n(first, n) : mpmc_->try_push_n(first, n);
+        return with_ring([&](auto& r) { return r.try_push_n(first, n); });
     }
 
     template <class F>
     std::size_t consume(F&& f, std::size_t max) {
-        return spsc_ ? spsc_->consume(f, max) : mpmc_->consume(f, max);
+        return with_ring([&](auto& r) { return r.consume(f, max); });
     }
 
-    /// Producer side, multi-consumer rings only: removes the oldest event. Counts it.
+    /// Producer side, on the shared-consumer ring only: removes the oldest event. Counts it.
     bool drop_oldest() noexcept {
         const auto n = mpmc_->consume([](Slot&) noexcept {}, 1);
         if (n != 0) {
@@ -109,17 +111,17 @@ public:
 
     /// Owner only: whether a consume would find an event now.
     [[nodiscard]] bool front_ready() noexcept {
-        return spsc_ ? spsc_->front_ready() : mpmc_->front_ready();
+        return with_ring([](auto& r) { return r.front_ready(); });
     }
 
     [[nodiscard]] std::size_t size_approx() const noexcept {
-        return spsc_ ? spsc_->size_approx() : mpmc_->size_approx();
+        return with_ring([](const auto& r) { return r.size_approx(); });
     }
     [[nodiscard]] std::size_t capacity() const noexcept {
-        return spsc_ ? spsc_->capacity() : mpmc_->capacity();
+        return with_ring([](const auto& r) { return r.capacity(); });
     }
     [[nodiscard]] std::uint64_t claimed_approx() const noexcept {
-        return spsc_ ? spsc_->claimed_approx() : mpmc_->claimed_approx();
+        return with_ring([](const auto& r) { return r.claimed_approx(); });
     }
 
     /// Ring positions consumed so far (dispatched, discarded or dropped).
@@ -164,7 +166,30 @@ public:
     std::uint64_t next_sequence = 0;
 
 private:
+    // Two predictable branches: the partition's config never changes.
+    template <class F>
+    decltype(auto) with_ring(F&& f) {
+        if (spsc_) {
+            return f(*spsc_);
+        }
+        if (mpsc_) {
+            return f(*mpsc_);
+        }
+        return f(*mpmc_);
+    }
+    template <class F>
+    decltype(auto) with_ring(F&& f) const {
+        if (spsc_) {
+            return f(*spsc_);
+        }
+        if (mpsc_) {
+            return f(*mpsc_);
+        }
+        return f(*mpmc_);
+    }
+
     std::optional<spsc_type> spsc_;
+    std::optional<mpsc_type> mpsc_;
     std::optional<mpmc_type> mpmc_;
 };
 
