@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 
+#include <admf/core/asymmetric_fence.hpp>
 #include <admf/core/platform.hpp>
 #include <admf/wait/detail/spin_phases.hpp>
 #include <admf/wait/wait_strategy.hpp>
@@ -15,12 +16,14 @@ namespace admf {
 // Design: waiters park on `epoch_` (std::atomic::wait, a futex on Linux) after announcing
 // themselves in `waiters_`; notify() bumps `epoch_` and wakes them only when `waiters_` says
 // someone is parked, so a publisher pays no system call while its consumer is awake.
-// No lost wake-up (Dekker's handshake through two seq_cst fences): the waiter increments
-// `waiters_`, fences, then re-checks its condition; the notifier makes the condition true,
-// fences, then reads `waiters_`. The fences are totally ordered: either the waiter's fence
-// comes first, so the notifier sees the waiter counted and bumps the epoch (which the
-// waiter's atomic wait cannot miss: it compares the epoch it read before re-checking), or
-// the notifier's comes first, so the waiter's re-check sees the condition true.
+// No lost wake-up (Dekker's handshake, split asymmetrically: core/asymmetric_fence.hpp):
+// the waiter increments `waiters_`, heavy_fence(), then re-checks its condition; the
+// notifier makes the condition true, light_fence(), then reads `waiters_`. Either the
+// notifier sees the waiter counted and bumps the epoch (which the waiter's atomic wait
+// cannot miss: it compares the epoch it read before re-checking), or the waiter's re-check
+// sees the condition true. The rare side (about to sleep anyway) pays the membarrier; the
+// frequent side, every publish, pays only a compiler barrier where membarrier exists, and a
+// full fence where it does not.
 // Threads: any number of waiters and notifiers.
 template <template <class> class Atomic = std::atomic>
 class basic_blocking_wait {
@@ -30,9 +33,11 @@ public:
     /// `spins`: condition checks before parking (0 parks at the first miss).
     explicit basic_blocking_wait(std::uint32_t spins = default_spins) noexcept : spins_(spins) {}
 
-    /// Cost: 100 spins (by default), then the waiter sleeps in the kernel (no CPU while idle); waking a
-    /// parked thread costs the notifier a futex wake (~5-40 µs on a VM) and the waiter a
-    /// reschedule. notify() always costs one full fence (~20-40 cycles on x86) and a load.
+    /// Cost: 100 spins (by default), then the waiter makes a membarrier call (~1 µs; every
+    /// CPU running this process takes a fence) and sleeps in the kernel (no CPU while idle);
+    /// waking a parked thread costs the notifier a futex wake (~5-40 µs on a VM) and the
+    /// waiter a reschedule. notify() costs a load (plus a full fence where the kernel has no
+    /// membarrier).
     template <class Pred>
     void wait(Pred&& pred) {
         for (std::uint32_t i = 0; i != spins_; ++i) {
@@ -42,8 +47,8 @@ public:
             cpu_relax();
         }
         waiters_.fetch_add(1, std::memory_order_relaxed);
-        // Pairs with the fence in notify(): see Design.
-        std::atomic_thread_fence(std::memory_order_seq_cst);
+        heavy_fence(); // pairs with the light_fence in notify(): see Design
+
         for (;;) {
             // Acquire pairs with notify()'s release bump: a waiter that reads the new epoch
             // also sees the condition the notifier made true before bumping it.
@@ -66,8 +71,7 @@ public:
 
     /// Call after making a waiter's condition true. Never blocks.
     void notify() noexcept {
-        // Pairs with the fence in wait(): see Design.
-        std::atomic_thread_fence(std::memory_order_seq_cst);
+        light_fence(); // pairs with the heavy_fence in wait(): see Design
         if (waiters_.load(std::memory_order_relaxed) != 0) {
             // Release pairs with the waiter's acquire load of the epoch.
             epoch_.fetch_add(1, std::memory_order_release);
