@@ -352,8 +352,14 @@ private:
             r = publish_result::full;
             break;
         case backpressure::drop_oldest:
+            // Drop until there is room. When nothing is left to drop (every queued event is
+            // being dispatched right now, or the oldest is still being written), the lane
+            // is full of events no one may drop: answer `full` rather than spin.
             while (!push()) {
-                l.drop_oldest();
+                if (!l.drop_oldest() && !push()) {
+                    r = publish_result::full;
+                    break;
+                }
             }
             break;
         case backpressure::block:
