@@ -355,9 +355,14 @@ private:
             // Drop until there is room. When nothing is left to drop (every queued event is
             // being dispatched right now, or the oldest is still being written), the lane
             // is full of events no one may drop: answer `full` rather than spin.
-            while (!push()) {
-                if (!l.drop_oldest() && !push()) {
-                    r = publish_result::full;
+            for (;;) {
+                if (push()) {
+                    break;
+                }
+                if (!l.drop_oldest()) {
+                    if (!push()) { // room may have appeared meanwhile
+                        r = publish_result::full;
+                    }
                     break;
                 }
             }
