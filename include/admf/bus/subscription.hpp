@@ -26,8 +26,8 @@ protected:
 /// Guarantee: once unsubscribe() (or the destructor) returns, the handler is not running on
 /// any thread and is never called again. Exceptions: a handler ending its own subscription
 /// from inside its call (that call completes), and a handler that is itself blocked in
-/// unsubscribe() at that moment (it counts as not running, so two handlers ending each
-/// other's subscriptions cannot deadlock).
+/// unsubscribe() or in a publish waiting for room at that moment (it counts as not running,
+/// so handlers waiting on each other's workers cannot deadlock).
 class subscription {
 public:
     subscription() noexcept = default;

@@ -389,6 +389,9 @@ private:
             pushed = push();
             return pushed || control_.state.load(std::memory_order_acquire) >= bus_state::stopping;
         };
+        // A handler waiting here counts as not running one, so an unsubscribe() on the
+        // worker that would make room cannot end up waiting for this handler in turn.
+        const nested_wait nested;
         backoff_wait waiter;
         if (config_.block_timeout.count() == 0) {
             waiter.wait(done);
