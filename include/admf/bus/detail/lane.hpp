@@ -16,6 +16,7 @@
 #include <admf/bus/detail/quiescence.hpp>
 #include <admf/core/platform.hpp>
 #include <admf/core/priority.hpp>
+#include <admf/wait/blocking_wait.hpp>
 
 namespace admf::detail {
 
@@ -159,6 +160,11 @@ public:
     // Set before the workers start, read-only after.
     any_wait* owner_wait = nullptr;
     const dispatch_sync* owner = nullptr;
+
+    /// Publishers blocked for room (backpressure::block) wait here; the owner notifies it
+    /// after each batch it frees. 2000 checks (a few µs) before parking: a full lane usually
+    /// drains sooner than a futex round trip.
+    blocking_wait room{2000};
 
     // The owner's line.
     alignas(false_sharing_range) std::atomic<std::uint64_t> delivered{0};

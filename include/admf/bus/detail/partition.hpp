@@ -27,7 +27,6 @@
 #include <admf/core/event_traits.hpp>
 #include <admf/core/platform.hpp>
 #include <admf/core/publish_result.hpp>
-#include <admf/wait/backoff_wait.hpp>
 
 namespace admf::detail {
 
@@ -217,6 +216,9 @@ public:
         for (auto& w : workers_) {
             w->wait.notify();
         }
+        for (auto& l : lanes_) {
+            l->room.notify(); // publishers blocked for room see `stopping`
+        }
     }
 
     void join() {
@@ -392,10 +394,9 @@ private:
         // A handler waiting here counts as not running one, so an unsubscribe() on the
         // worker that would make room cannot end up waiting for this handler in turn.
         const nested_wait nested;
-        backoff_wait waiter;
         if (config_.block_timeout.count() == 0) {
-            waiter.wait(done);
-        } else if (!waiter.wait_until(done, std::chrono::steady_clock::now() + config_.block_timeout)) {
+            l.room.wait(done); // parks; the owner notifies `room` after freeing slots
+        } else if (!l.room.wait_until(done, std::chrono::steady_clock::now() + config_.block_timeout)) {
             return publish_result::timed_out;
         }
         return pushed ? publish_result::accepted : publish_result::stopped;
@@ -454,6 +455,9 @@ private:
             },
             config_.max_batch);
         lane_type::bump(discard ? l.discarded : l.delivered, n);
+        if (n != 0) {
+            l.room.notify(); // a load (and a futex wake only if a publisher sleeps for room)
+        }
         if (errors != 0) {
             handler_errors_.fetch_add(errors, std::memory_order_relaxed); // a tally
         }
