@@ -121,7 +121,8 @@ public:
         : config_(args.config), control_(args.control), registry_(args.registry) {
         const std::size_t first_dispatcher = args.first_dispatcher;
         validate(config_, domain_name(Domain),
-                 lane_type::mpmc_type::consumer_mode == consumers::many,
+                 config_.producer_mode == producers::many &&
+                     lane_type::mpmc_type::consumer_mode == consumers::many,
                  domain_traits<std::remove_cv_t<decltype(Domain)>>::critical(Domain));
         lanes_.reserve(config_.lanes);
         for (std::size_t i = 0; i != config_.lanes; ++i) {
@@ -444,9 +445,13 @@ private:
 
     std::size_t drain(lane_type& l, bool discard) noexcept {
         std::size_t errors = 0;
+        std::size_t discarded = 0;
         const std::size_t n = l.consume(
             [&](slot_type& s, bool end_of_batch) noexcept {
-                if (discard) {
+                // Per event: stop(discard) also cuts a batch short (read-mostly line, L1 hit).
+                if (discard || control_.discard.load(std::memory_order_relaxed)) {
+                    discard = true;
+                    ++discarded;
                     return;
                 }
                 const event_info info{l.next_sequence++, s.publish_time, l.index, s.level,
@@ -454,7 +459,12 @@ private:
                 std::visit([&](const auto& e) { errors += registry_.dispatch(e, info); }, s.event);
             },
             config_.max_batch);
-        lane_type::bump(discard ? l.discarded : l.delivered, n);
+        if (n != discarded) {
+            lane_type::bump(l.delivered, n - discarded);
+        }
+        if (discarded != 0) {
+            lane_type::bump(l.discarded, discarded);
+        }
         if (n != 0) {
             l.room.notify(); // a load (and a futex wake only if a publisher sleeps for room)
         }
