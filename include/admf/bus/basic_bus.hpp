@@ -110,13 +110,13 @@ public:
     /// result says why, and the publish is counted: full (backpressure::reject, or a worker
     /// publishing into a full lane it owns itself), timed_out, stopped.
     template <class E>
-    [[nodiscard]] publish_result publish(const E& e) noexcept {
+    [[nodiscard]] ADMF_ALWAYS_INLINE publish_result publish(const E& e) noexcept {
         return publish(e, event_priority_v<E>);
     }
 
     /// As publish(e), with an explicit priority (carried to event_info::level).
     template <class E>
-    [[nodiscard]] publish_result publish(const E& e, priority level) noexcept {
+    [[nodiscard]] ADMF_ALWAYS_INLINE publish_result publish(const E& e, priority level) noexcept {
         detail::check_declared<E, Events...>();
         return partition_of<E>().publish(e, level);
     }

@@ -50,6 +50,17 @@ inline bool pin_current_thread(int cpu) noexcept {
 
 } // namespace admf
 
+/// Forces inlining of a hot-path function the optimiser would otherwise outline (the
+/// publish path: outlined, the event is passed through memory and reloaded right after the
+/// caller stored it, a store-forwarding stall per publish).
+#if defined(__GNUC__) || defined(__clang__)
+#define ADMF_ALWAYS_INLINE [[gnu::always_inline]] inline
+#define ADMF_ALWAYS_INLINE_LAMBDA __attribute__((always_inline))
+#else
+#define ADMF_ALWAYS_INLINE inline
+#define ADMF_ALWAYS_INLINE_LAMBDA
+#endif
+
 /// Named point where tests may yield or perturb the schedule; compiles to nothing unless a
 /// test defines it before including any admf header.
 #ifndef ADMF_TEST_POINT

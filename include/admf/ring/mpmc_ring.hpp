@@ -102,9 +102,10 @@ public:
     }
 
     /// Any producer. Claims up to `n` consecutive free slots with one CAS and moves the
-    /// elements from `first` into them. Returns how many moved (0 when full).
+    /// elements from `first` into them (each built from `std::move(*first)`, which must not
+    /// throw: the slots are claimed). Returns how many moved (0 when full).
     template <std::input_iterator It>
-        requires std::same_as<std::iter_value_t<It>, T>
+        requires std::is_nothrow_constructible_v<T, std::iter_rvalue_reference_t<It>>
     [[nodiscard]] std::size_t try_push_n(It first, std::size_t n) noexcept {
         const auto [pos, count] = claim_run(tail_, n, 0);
         for (std::size_t i = 0; i != count; ++i, ++first) {

@@ -85,7 +85,7 @@ public:
     /// and moves it in. Returns false when full. Does not allocate.
     template <class... Args>
         requires std::constructible_from<T, Args...>
-    [[nodiscard]] bool try_emplace(Args&&... args) noexcept(
+    [[nodiscard]] ADMF_ALWAYS_INLINE bool try_emplace(Args&&... args) noexcept(
         std::is_nothrow_constructible_v<T, Args...>) {
         if constexpr (std::is_nothrow_constructible_v<T, Args...>) {
             const auto [pos, count] = claim(1);
@@ -108,9 +108,10 @@ public:
     }
 
     /// Any producer. Claims up to `n` consecutive slots with one CAS and moves the elements
-    /// from `first` into them. Returns how many moved (0 when full).
+    /// from `first` into them (each built from `std::move(*first)`, which must not throw:
+    /// the slots are claimed). Returns how many moved (0 when full).
     template <std::input_iterator It>
-        requires std::same_as<std::iter_value_t<It>, T>
+        requires std::is_nothrow_constructible_v<T, std::iter_rvalue_reference_t<It>>
     [[nodiscard]] std::size_t try_push_n(It first, std::size_t n) noexcept {
         const auto [pos, count] = claim(n);
         for (std::size_t i = 0; i != count; ++i, ++first) {

@@ -96,7 +96,7 @@ public:
     /// throws, the exception propagates and the ring is unchanged.
     template <class... Args>
         requires std::constructible_from<T, Args...>
-    [[nodiscard]] bool try_emplace(Args&&... args) noexcept(
+    [[nodiscard]] ADMF_ALWAYS_INLINE bool try_emplace(Args&&... args) noexcept(
         std::is_nothrow_constructible_v<T, Args...>) {
         const auto tail = tail_.load(std::memory_order_relaxed); // only this thread writes it
         if (tail - head_cache_ == capacity()) {

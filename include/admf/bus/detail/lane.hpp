@@ -20,12 +20,24 @@
 
 namespace admf::detail {
 
+/// What publish_batch hands the ring per event: the slot is built from it in place (a
+/// temporary slot would be copied once more, through a store-forwarding stall).
+template <class E>
+struct slot_args {
+    std::int64_t time;
+    priority level;
+    const E* event;
+};
+
 /// A ring slot: a small header and one event of the partition's types.
 template <class... Es>
 struct event_slot {
     template <class E>
     event_slot(std::int64_t time, priority level_, const E& e) noexcept
         : publish_time(time), level(level_), event(std::in_place_type<E>, e) {}
+    template <class E>
+    explicit event_slot(const slot_args<E>& args) noexcept
+        : publish_time(args.time), level(args.level), event(std::in_place_type<E>, *args.event) {}
 
     std::int64_t publish_time;
     priority level;
@@ -43,18 +55,18 @@ struct event_slot {
     return k;
 }
 
-/// An input iterator that builds slots from events on dereference (for try_push_n).
-template <class Slot, class E, class Clock>
+/// An input iterator over a batch of events, giving each as slot_args (for try_push_n).
+template <class E>
 struct slot_maker {
     using iterator_concept = std::input_iterator_tag;
-    using value_type = Slot;
+    using value_type = slot_args<E>;
     using difference_type = std::ptrdiff_t;
 
     const E* event;
     std::int64_t time;
     priority level;
 
-    Slot operator*() const noexcept { return Slot{time, level, *event}; }
+    slot_args<E> operator*() const noexcept { return {time, level, event}; }
     slot_maker& operator++() noexcept {
         ++event;
         return *this;
@@ -87,8 +99,10 @@ public:
     }
 
     template <class... Args>
-    [[nodiscard]] bool try_emplace(Args&&... args) noexcept {
-        return with_ring([&](auto& r) { return r.try_emplace(std::forward<Args>(args)...); });
+    [[nodiscard]] ADMF_ALWAYS_INLINE bool try_emplace(Args&&... args) noexcept {
+        return with_ring([&](auto& r) ADMF_ALWAYS_INLINE_LAMBDA {
+            return r.try_emplace(std::forward<Args>(args)...);
+        });
     }
 
     template <class It>
@@ -174,7 +188,7 @@ public:
 private:
     // Two predictable branches: the partition's config never changes.
     template <class F>
-    decltype(auto) with_ring(F&& f) {
+    ADMF_ALWAYS_INLINE decltype(auto) with_ring(F&& f) {
         if (spsc_) {
             return f(*spsc_);
         }

@@ -147,7 +147,7 @@ public:
     [[nodiscard]] std::size_t worker_count() const noexcept { return workers_.size(); }
 
     template <class E>
-    [[nodiscard]] publish_result publish(const E& e, priority level) noexcept {
+    [[nodiscard]] ADMF_ALWAYS_INLINE publish_result publish(const E& e, priority level) noexcept {
         lane_type& l = lane_for(e);
         if (!enter(l, 1)) {
             return publish_result::stopped;
@@ -182,7 +182,7 @@ public:
             publish_result result = publish_result::accepted;
             while (done != run) {
                 const std::size_t pushed = l.try_push_n(
-                    slot_maker<slot_type, E, clock>{&events[accepted + done], time, level},
+                    slot_maker<E>{&events[accepted + done], time, level},
                     run - done);
                 done += pushed;
                 if (pushed != 0) {
