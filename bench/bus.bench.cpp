@@ -196,6 +196,7 @@ struct run_config {
     std::size_t latency_events = 100000;           // recorded per latency sample
     std::size_t warmup_events = 1000;              // unrecorded, before those
     std::chrono::milliseconds latency_cap{500};    // a latency sample stops early past this
+    std::chrono::microseconds latency_gap{0};      // paced rows: publish at most one per gap
     std::chrono::milliseconds stall_timeout{5000}; // no progress this long: the run is abandoned
     int producer_cpu = 0;
     int consumer_cpu = 1;
@@ -502,6 +503,12 @@ latency_sample measure_latency(const run_config& cfg, One one, const ack_line& a
                 break;
             }
             const std::int64_t handled_at = ack.time;
+            // Paced rows: the next event is published `gap` after this one (a spin on the
+            // producer's own CPU, outside the sample), so an idle worker has time to park.
+            const std::int64_t gap = std::chrono::nanoseconds(cfg.latency_gap).count();
+            while (gap != 0 && now_ns() < t0 + gap) {
+                admf::cpu_relax();
+            }
             if (i >= cfg.warmup_events) {
                 samples.record(static_cast<std::uint64_t>(std::max<std::int64_t>(0, handled_at - t0)));
                 if (handled_at > cap_ns) {
@@ -826,6 +833,44 @@ void add_payload_rows(std::vector<bench_case>& cases, bool latency) {
                                   row_kind::round_trip),
                          [](const run_config& cfg, bench_row& row) {
                              record(row, run_naive_latency<E>(cfg));
+                         }});
+        // Paced: one event per 20 us (50k/s), the way sparse order flow arrives: between
+        // events an idle worker spins, yields or parks as its wait strategy says, and the
+        // naive bus's worker sleeps on its condition variable (a futex wake per event).
+        const auto paced = [](run_config cfg) {
+            cfg.latency_gap = std::chrono::microseconds{20};
+            cfg.latency_events = 10000;
+            cfg.warmup_events = 200;
+            cfg.latency_cap = std::chrono::milliseconds{2000};
+            return cfg;
+        };
+        for (const auto wait : {admf::wait_kind::busy_spin, admf::wait_kind::yielding,
+                                admf::wait_kind::blocking}) {
+            const auto lane = admf::producers::single;
+            const std::string key = bus_key(lane, wait);
+            const std::string shown = std::string("admf::bus spsc lane, ") +
+                                      (wait == admf::wait_kind::busy_spin  ? "busy_spin"
+                                       : wait == admf::wait_kind::yielding ? "yielding"
+                                                                           : "blocking") +
+                                      ", paced";
+            cases.push_back({make_row("BM_" + key + "_latency/" + size + "/paced20us", key,
+                                      shown, "latency", bytes,
+                                      "paced20us", row_kind::round_trip),
+                             [lane, wait, paced](const run_config& cfg, bench_row& row) {
+                                 record(row, run_bus_latency<E>(paced(cfg), lane, wait));
+                             }});
+        }
+        cases.push_back({make_row("BM_spsc_ring_latency/" + size + "/paced20us", "spsc_ring",
+                                  "raw spsc_ring, paced 1 per 20 us", "latency", bytes, "paced20us",
+                                  row_kind::round_trip),
+                         [paced](const run_config& cfg, bench_row& row) {
+                             record(row, run_ring_latency<E>(paced(cfg)));
+                         }});
+        cases.push_back({make_row("BM_naive_bus_latency/" + size + "/paced20us", "naive_bus",
+                                  "naive bus, paced 1 per 20 us", "latency", bytes, "paced20us",
+                                  row_kind::round_trip),
+                         [paced](const run_config& cfg, bench_row& row) {
+                             record(row, run_naive_latency<E>(paced(cfg)));
                          }});
     }
 }
