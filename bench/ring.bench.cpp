@@ -180,6 +180,7 @@ std::vector<bench_case> make_cases([[maybe_unused]] std::vector<std::string>& mi
 
     add_queue<spsc_ring_queue>(cases, {"spsc_ring", "admf::spsc_ring", true});
     add_queue<mpmc_ring_queue>(cases, {"mpmc_ring", "admf::mpmc_ring", true});
+    add_queue<mpsc_ring_queue>(cases, {"mpsc_ring", "admf::mpsc_ring", true});
 #if ADMF_BENCH_HAVE_BOOST
     add_queue<boost_spsc_ring_queue>(cases, {"boost_spsc_ring", "admf::boost_spsc_ring", true});
 #else
@@ -278,6 +279,11 @@ std::vector<ratio> make_ratios(const std::vector<const bench_row*>& rows) {
         for (const char* mode : {"single", "batched"}) {
             add("mpmc_ring / ConcurrentQueue (tokens)",
                 find_row(rows, "mpmc_ring", "2p1c", payload, mode),
+                find_row(rows, "concurrent_queue", "2p1c", payload, mode));
+        }
+        for (const char* mode : {"single", "batched"}) {
+            add("mpsc_ring / ConcurrentQueue (tokens)",
+                find_row(rows, "mpsc_ring", "2p1c", payload, mode),
                 find_row(rows, "concurrent_queue", "2p1c", payload, mode));
         }
         add("mpmc_ring / boost::lockfree::queue",

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include <admf/ring/mpmc_ring.hpp>
+#include <admf/ring/mpsc_ring.hpp>
 #include <admf/ring/spsc_ring.hpp>
 
 #include "support/locked_queue.hpp"
@@ -73,7 +74,7 @@ namespace admf::bench {
 
 inline constexpr auto locked_patience = std::chrono::microseconds(1000);
 
-/// admf::spsc_ring, admf::mpmc_ring and the two adapters, through ring_for only.
+/// admf::spsc_ring, admf::mpsc_ring, admf::mpmc_ring and the two adapters, through ring_for only.
 template <class Ring>
 class admf_ring_queue {
 public:
@@ -99,6 +100,8 @@ template <class T>
 using spsc_ring_queue = admf_ring_queue<spsc_ring<T>>;
 template <class T>
 using mpmc_ring_queue = admf_ring_queue<mpmc_ring<T>>;
+template <class T>
+using mpsc_ring_queue = admf_ring_queue<mpsc_ring<T>>;
 
 /// std::mutex + std::deque + std::condition_variable (support/locked_queue.hpp).
 template <class T>
