@@ -82,12 +82,8 @@ public:
     /// thread, also inside a handler. Allocates (the subscriber table is copied).
     template <class E, class F>
     [[nodiscard]] subscription subscribe(F&& handler) {
-        detail::check_declared<E, Events...>();
-        static_assert(handler_for<std::decay_t<F>, E>,
-                      "admf: subscribe<E>(f): f must be callable as void(const E&) or "
-                      "void(const E&, const admf::event_info&)");
-        const auto id = registry_->template subscribe<E>(std::decay_t<F>(std::forward<F>(handler)));
-        return subscription{registry_, id};
+        return detail::subscribe_one<E>(registry_, std::forward<F>(handler),
+                                        detail::type_list<Events...>{});
     }
 
     /// Registers one generic `handler` for every event type of domain D (journals, risk
@@ -95,14 +91,8 @@ public:
     template <auto D, class F>
         requires std::same_as<std::remove_cv_t<decltype(D)>, domain_type>
     [[nodiscard]] subscription subscribe(F&& handler) {
-        using types = detail::domain_types_t<D, Events...>;
-        static_assert(types::size != 0, "admf: subscribe<domain>(f): no event type of the bus "
-                                        "belongs to this domain");
-        static_assert(detail::handles_all<std::decay_t<F>>(types{}),
-                      "admf: subscribe<domain>(f): f must be callable with every event type of "
-                      "the domain, as void(const E&) or void(const E&, const admf::event_info&)");
-        const auto id = registry_->subscribe_all(std::decay_t<F>(std::forward<F>(handler)), types{});
-        return subscription{registry_, id};
+        return detail::subscribe_domain<D>(registry_, std::forward<F>(handler),
+                                           detail::type_list<Events...>{});
     }
 
     /// Queues `e` on its lane with E's default priority. Never throws; does not allocate.

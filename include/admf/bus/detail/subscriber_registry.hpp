@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include <admf/bus/detail/bus_checks.hpp>
 #include <admf/bus/detail/quiescence.hpp>
 #include <admf/core/asymmetric_fence.hpp>
 #include <admf/bus/detail/type_list.hpp>
@@ -331,5 +332,34 @@ private:
     std::unordered_map<std::uint64_t, std::vector<std::size_t>> records_; // id -> type indexes
     std::vector<std::unique_ptr<retired_batch>> retired_;
 };
+
+/// subscribe<E>(f) of basic_bus and basic_sync_bus: checks, registers, wraps the id.
+template <class E, class Registry, class F, class... Events>
+[[nodiscard]] subscription subscribe_one(const std::shared_ptr<Registry>& registry, F&& handler,
+                                         type_list<Events...>) {
+    static_assert(one_of_v<E, Events...>,
+                  "admf: this event type is not one of the bus's event types: add it to "
+                  "admf::bus<...> (or admf::sync_bus<...>)");
+    static_assert(handler_for<std::decay_t<F>, E>,
+                  "admf: subscribe<E>(f): f must be callable as void(const E&) or "
+                  "void(const E&, const admf::event_info&)");
+    const auto id = registry->template subscribe<E>(std::decay_t<F>(std::forward<F>(handler)));
+    return subscription{registry, id};
+}
+
+/// subscribe<domain>(f) of basic_bus and basic_sync_bus: one generic handler for every
+/// event type of domain D.
+template <auto D, class Registry, class F, class... Events>
+[[nodiscard]] subscription subscribe_domain(const std::shared_ptr<Registry>& registry,
+                                            F&& handler, type_list<Events...>) {
+    using types = domain_types_t<D, Events...>;
+    static_assert(types::size != 0, "admf: subscribe<domain>(f): no event type of the bus "
+                                    "belongs to this domain");
+    static_assert(handles_all<std::decay_t<F>>(types{}),
+                  "admf: subscribe<domain>(f): f must be callable with every event type of "
+                  "the domain, as void(const E&) or void(const E&, const admf::event_info&)");
+    const auto id = registry->subscribe_all(std::decay_t<F>(std::forward<F>(handler)), types{});
+    return subscription{registry, id};
+}
 
 } // namespace admf::detail
