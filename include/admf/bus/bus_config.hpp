@@ -11,6 +11,7 @@
 #include <admf/bus/handler_error.hpp>
 #include <admf/core/domain.hpp>
 #include <admf/core/publish_result.hpp>
+#include <admf/policy/priority_policy.hpp>
 #include <admf/ring/ring_for.hpp>
 
 namespace admf {
@@ -41,6 +42,9 @@ struct partition_config {
     std::size_t max_batch = 256;
     /// CPUs to pin the workers to, round-robin; empty leaves scheduling to the OS.
     std::vector<int> cpus = {};
+    /// weighted_priority's share per level, indexed by admf::priority (low, medium, high):
+    /// of a saturated lane, high gets 8/13, medium 4/13, low 1/13. Each at least 1.
+    priority_weights weights = {1, 4, 8};
 };
 
 /// The configuration of a bus over domain set D: partition settings per domain, and the

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <admf/core/clock.hpp>
+#include <admf/policy/priority_policy.hpp>
 #include <admf/ring/mpmc_ring.hpp>
 #include <admf/ring/mpsc_ring.hpp>
 #include <admf/ring/spsc_ring.hpp>
@@ -27,6 +28,10 @@ struct default_bus_traits {
     /// publishers pop the oldest event too: it must take many consumers.
     template <class Slot>
     using shared_consumer_ring = mpmc_ring<Slot>;
+    /// How a lane's worker orders events of different priorities (policy/priority_policy.hpp):
+    /// no_priority keeps one FIFO queue per lane; strict_priority and weighted_priority one
+    /// per level.
+    using priority_policy = no_priority;
 };
 
 } // namespace admf

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <iterator>
 #include <optional>
+#include <array>
 #include <type_traits>
 #include <utility>
 #include <variant>
@@ -74,21 +75,16 @@ struct slot_maker {
     void operator++(int) noexcept { ++event; }
 };
 
-// Design: the producer-side counters share a line that only publishers write; the owner's
-// counters have their own line. Every publish counts one `attempts` (the publisher's half of
-// the handshake with stop(): see basic_bus) and then exactly one
-// outcome: accepted (no counter: it is a claimed ring position), rejected, timed_out or
-// refused. Every claimed position leaves as delivered, discarded (owner) or dropped
-// (drop_oldest). Outcome counters are written with release and read with acquire before
-// `attempts`, so "outcomes == attempts" means nothing is in flight.
+/// One ring of a lane, of the kind the partition's config selects. Two predictable branches
+/// per call: the config never changes.
 template <class Slot, class Traits>
-class lane {
+class lane_ring {
 public:
     using spsc_type = typename Traits::template single_producer_ring<Slot>;
     using mpsc_type = typename Traits::template multi_producer_ring<Slot>;
     using mpmc_type = typename Traits::template shared_consumer_ring<Slot>;
 
-    lane(const partition_config& config, std::uint32_t index_) : index(index_) {
+    explicit lane_ring(const partition_config& config) {
         if (config.producer_mode == producers::single) {
             spsc_.emplace(config.capacity);
         } else if (config.on_full == backpressure::drop_oldest) {
@@ -98,63 +94,137 @@ public:
         }
     }
 
+    template <class F>
+    ADMF_ALWAYS_INLINE decltype(auto) visit(F&& f) {
+        if (spsc_) {
+            return f(*spsc_);
+        }
+        if (mpsc_) {
+            return f(*mpsc_);
+        }
+        return f(*mpmc_);
+    }
+    template <class F>
+    decltype(auto) visit(F&& f) const {
+        if (spsc_) {
+            return f(*spsc_);
+        }
+        if (mpsc_) {
+            return f(*mpsc_);
+        }
+        return f(*mpmc_);
+    }
+    /// The multi-consumer ring (drop_oldest partitions only).
+    [[nodiscard]] mpmc_type& shared() noexcept { return *mpmc_; }
+
+private:
+    std::optional<spsc_type> spsc_;
+    std::optional<mpsc_type> mpsc_;
+    std::optional<mpmc_type> mpmc_;
+};
+
+// Design: a lane keeps one ring per priority level of its partition's priority_policy (one
+// for no_priority). The producer-side counters share a line that only publishers write; the
+// owner's counters have their own line. Every publish counts one `attempts` (the publisher's
+// half of the handshake with stop(): see basic_bus) and then exactly one outcome: accepted
+// (no counter: it is a claimed ring position), rejected, timed_out or refused. Every claimed
+// position leaves as delivered, discarded (owner) or dropped (drop_oldest), counted per level
+// so flush() can compare each ring's claims with what left it. Outcome counters are written
+// with release and read with acquire before `attempts`, so "outcomes == attempts" means
+// nothing is in flight.
+template <class Slot, class Traits, std::size_t Levels>
+class lane {
+public:
+    using ring_type = lane_ring<Slot, Traits>;
+    using mpmc_type = typename ring_type::mpmc_type;
+    static constexpr std::size_t levels = Levels;
+
+    lane(const partition_config& config, std::uint32_t index_)
+        : lane(config, index_, std::make_index_sequence<Levels>{}) {}
+
     template <class... Args>
-    [[nodiscard]] ADMF_ALWAYS_INLINE bool try_emplace(Args&&... args) noexcept {
-        return with_ring([&](auto& r) ADMF_ALWAYS_INLINE_LAMBDA {
+    [[nodiscard]] ADMF_ALWAYS_INLINE bool try_emplace(std::size_t level, Args&&... args) noexcept {
+        return queues_[level].ring.visit([&](auto& r) ADMF_ALWAYS_INLINE_LAMBDA {
             return r.try_emplace(std::forward<Args>(args)...);
         });
     }
 
     template <class It>
-    [[nodiscard]] std::size_t try_push_n(It first, std::size_t n) noexcept {
-        return with_ring([&](auto& r) { return r.try_push_n(first, n); });
+    [[nodiscard]] std::size_t try_push_n(std::size_t level, It first, std::size_t n) noexcept {
+        return queues_[level].ring.visit([&](auto& r) { return r.try_push_n(first, n); });
     }
 
+    /// Owner only: up to `max` events of one level's ring through f(slot, end_of_batch).
     template <class F>
-    std::size_t consume(F&& f, std::size_t max) {
-        return with_ring([&](auto& r) { return r.consume(f, max); });
+    std::size_t consume(std::size_t level, F&& f, std::size_t max) {
+        return queues_[level].ring.visit([&](auto& r) { return r.consume(f, max); });
     }
 
-    /// Producer side, on the shared-consumer ring only: removes the oldest event. Counts it.
+    /// Producer side, multi-consumer rings only: removes the oldest event of the lowest
+    /// priority level that has one. Counts it. False when nothing could be dropped.
     bool drop_oldest() noexcept {
-        const auto n = mpmc_->consume([](Slot&) noexcept {}, 1);
-        if (n != 0) {
-            dropped.fetch_add(1, std::memory_order_release); // read by resolved()/stats
+        for (auto& q : queues_) {
+            if (q.ring.shared().consume([](Slot&) noexcept {}, 1) != 0) {
+                q.dropped.fetch_add(1, std::memory_order_release); // read by resolved()/stats
+                return true;
+            }
         }
-        return n != 0;
+        return false;
     }
 
-    /// Owner only: whether a consume would find an event now.
+    /// Owner only: whether a consume of `level` would find an event now.
+    [[nodiscard]] bool front_ready(std::size_t level) noexcept {
+        return queues_[level].ring.visit([](auto& r) { return r.front_ready(); });
+    }
+    /// Owner only: whether any level would.
     [[nodiscard]] bool front_ready() noexcept {
-        return with_ring([](auto& r) { return r.front_ready(); });
+        for (std::size_t l = 0; l != Levels; ++l) {
+            if (front_ready(l)) {
+                return true;
+            }
+        }
+        return false;
     }
 
-    [[nodiscard]] std::size_t size_approx() const noexcept {
-        return with_ring([](const auto& r) { return r.size_approx(); });
+    [[nodiscard]] std::size_t size_approx(std::size_t level) const noexcept {
+        return queues_[level].ring.visit([](const auto& r) { return r.size_approx(); });
     }
-    [[nodiscard]] std::size_t capacity() const noexcept {
-        return with_ring([](const auto& r) { return r.capacity(); });
-    }
-    [[nodiscard]] std::uint64_t claimed_approx() const noexcept {
-        return with_ring([](const auto& r) { return r.claimed_approx(); });
+    [[nodiscard]] std::uint64_t claimed_approx(std::size_t level) const noexcept {
+        return queues_[level].ring.visit([](const auto& r) { return r.claimed_approx(); });
     }
 
-    /// Ring positions consumed so far (dispatched, discarded or dropped).
-    [[nodiscard]] std::uint64_t consumed() const noexcept {
+    /// Positions of one level's ring consumed so far (dispatched, discarded or dropped).
+    [[nodiscard]] std::uint64_t consumed(std::size_t level) const noexcept {
         // Acquire pairs with the release updates: the handlers of what is counted returned.
-        return delivered.load(std::memory_order_acquire) +
-               discarded.load(std::memory_order_acquire) +
-               dropped.load(std::memory_order_acquire);
+        return queues_[level].taken.load(std::memory_order_acquire) +
+               queues_[level].dropped.load(std::memory_order_acquire);
+    }
+    [[nodiscard]] std::uint64_t dropped() const noexcept {
+        std::uint64_t n = 0;
+        for (const auto& q : queues_) {
+            n += q.dropped.load(std::memory_order_acquire);
+        }
+        return n;
     }
 
     /// True when every publish that started is decided and every accepted event has left.
     [[nodiscard]] bool resolved() const noexcept {
-        const auto outcomes = consumed() + rejected.load(std::memory_order_acquire) +
-                              timed_out.load(std::memory_order_acquire) +
-                              refused.load(std::memory_order_acquire);
+        std::uint64_t outcomes = rejected.load(std::memory_order_acquire) +
+                                 timed_out.load(std::memory_order_acquire) +
+                                 refused.load(std::memory_order_acquire);
+        for (std::size_t l = 0; l != Levels; ++l) {
+            outcomes += consumed(l);
+        }
         // Read after the outcomes (see Design); attempts made before a publisher saw
         // `stopping` are visible once stop() set `drain` (basic_bus).
         return outcomes == attempts.load(std::memory_order_acquire);
+    }
+
+    /// Owner side: counts `n` events taken from `level`, `discarded` of them discarded.
+    void count_taken(std::size_t level, std::size_t n, std::size_t discarded_n) noexcept {
+        bump(delivered, n - discarded_n);
+        bump(discarded, discarded_n);
+        bump(queues_[level].taken, n); // last: flush() reads it, then the other two
     }
 
     /// Owner side: adds to a counter only the owner writes.
@@ -170,7 +240,6 @@ public:
     std::atomic<std::uint64_t> rejected{0};
     std::atomic<std::uint64_t> timed_out{0};
     std::atomic<std::uint64_t> refused{0};
-    std::atomic<std::uint64_t> dropped{0};
     // Set before the workers start, read-only after.
     any_wait* owner_wait = nullptr;
     const dispatch_sync* owner = nullptr;
@@ -184,33 +253,22 @@ public:
     alignas(false_sharing_range) std::atomic<std::uint64_t> delivered{0};
     std::atomic<std::uint64_t> discarded{0};
     std::uint64_t next_sequence = 0;
+    /// Owner only: the priority policy's per-lane state (weighted_priority's deficits).
+    typename Traits::priority_policy::lane_state policy_state{};
 
 private:
-    // Two predictable branches: the partition's config never changes.
-    template <class F>
-    ADMF_ALWAYS_INLINE decltype(auto) with_ring(F&& f) {
-        if (spsc_) {
-            return f(*spsc_);
-        }
-        if (mpsc_) {
-            return f(*mpsc_);
-        }
-        return f(*mpmc_);
-    }
-    template <class F>
-    decltype(auto) with_ring(F&& f) const {
-        if (spsc_) {
-            return f(*spsc_);
-        }
-        if (mpsc_) {
-            return f(*mpsc_);
-        }
-        return f(*mpmc_);
-    }
+    struct queue {
+        explicit queue(const partition_config& config) : ring(config) {}
+        ring_type ring;
+        std::atomic<std::uint64_t> taken{0};   // owner: delivered + discarded from this ring
+        std::atomic<std::uint64_t> dropped{0}; // publishers (drop_oldest)
+    };
 
-    std::optional<spsc_type> spsc_;
-    std::optional<mpsc_type> mpsc_;
-    std::optional<mpmc_type> mpmc_;
+    template <std::size_t... I>
+    lane(const partition_config& config, std::uint32_t index_, std::index_sequence<I...>)
+        : index(index_), queues_{((void)I, queue(config))...} {}
+
+    std::array<queue, Levels> queues_;
 };
 
 } // namespace admf::detail

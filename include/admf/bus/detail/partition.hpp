@@ -27,6 +27,7 @@
 #include <admf/core/event_traits.hpp>
 #include <admf/core/platform.hpp>
 #include <admf/core/publish_result.hpp>
+#include <admf/policy/priority_policy.hpp>
 
 namespace admf::detail {
 
@@ -59,6 +60,9 @@ inline void validate(const partition_config& c, std::string_view name, bool mult
     }
     if (c.max_batch == 0) {
         fail("max_batch must be at least 1");
+    }
+    if (std::any_of(c.weights.begin(), c.weights.end(), [](std::uint32_t w) { return w == 0; })) {
+        fail("every priority weight must be at least 1 (weighted_priority would starve a level)");
     }
     if (c.block_timeout.count() < 0) {
         fail("block_timeout must not be negative");
@@ -114,7 +118,8 @@ template <class Traits, auto Domain, class Registry, class... Es>
 class partition<Traits, Domain, Registry, type_list<Es...>> {
 public:
     using slot_type = event_slot<Es...>;
-    using lane_type = lane<slot_type, Traits>;
+    using priority_type = typename Traits::priority_policy;
+    using lane_type = lane<slot_type, Traits, priority_type::levels>;
     using clock = typename Traits::clock;
 
     explicit partition(const partition_args<Registry>& args)
@@ -153,11 +158,12 @@ public:
             return publish_result::stopped;
         }
         const auto time = clock::now();
-        if (l.try_emplace(time, level, e)) {
+        const std::size_t q = priority_type::level_of(level);
+        if (l.try_emplace(q, time, level, e)) {
             l.owner_wait->notify();
             return publish_result::accepted;
         }
-        return when_full(l, [&] { return l.try_emplace(time, level, e); });
+        return when_full(l, [&] { return l.try_emplace(q, time, level, e); });
     }
 
     /// Publishes a prefix of `events`, each run of one lane with one claim where the ring
@@ -168,6 +174,7 @@ public:
                                                std::size_t& accepted) noexcept {
         accepted = 0;
         const auto time = clock::now();
+        const std::size_t q = priority_type::level_of(level);
         while (accepted != events.size()) {
             lane_type& l = lane_for(events[accepted]);
             std::size_t run = 1;
@@ -181,7 +188,7 @@ public:
             std::size_t done = 0;
             publish_result result = publish_result::accepted;
             while (done != run) {
-                const std::size_t pushed = l.try_push_n(
+                const std::size_t pushed = l.try_push_n(q,
                     slot_maker<E>{&events[accepted + done], time, level},
                     run - done);
                 done += pushed;
@@ -191,7 +198,7 @@ public:
                 }
                 // Full: one event through the backpressure policy, then batches again.
                 const E& next = events[accepted + done];
-                result = when_full(l, [&] { return l.try_emplace(time, level, next); });
+                result = when_full(l, [&] { return l.try_emplace(q, time, level, next); });
                 if (result != publish_result::accepted) {
                     count(l, result, run - done - 1); // the rest of this run
                     break;
@@ -237,7 +244,9 @@ public:
     /// Appends each lane's claimed positions (flush's target).
     void snapshot_claims(std::vector<std::uint64_t>& out) const {
         for (const auto& l : lanes_) {
-            out.push_back(l->claimed_approx());
+            for (std::size_t q = 0; q != lane_type::levels; ++q) {
+                out.push_back(l->claimed_approx(q));
+            }
         }
     }
 
@@ -246,8 +255,10 @@ public:
                                  std::size_t& at) const noexcept {
         bool all = true;
         for (const auto& l : lanes_) {
-            all = all && l->consumed() >= targets[at];
-            ++at;
+            for (std::size_t q = 0; q != lane_type::levels; ++q) {
+                all = all && l->consumed(q) >= targets[at];
+                ++at;
+            }
         }
         return all;
     }
@@ -258,7 +269,7 @@ public:
         for (const auto& l : lanes_) {
             s.delivered += l->delivered.load(std::memory_order_acquire);
             s.discarded += l->discarded.load(std::memory_order_acquire);
-            s.dropped += l->dropped.load(std::memory_order_acquire);
+            s.dropped += l->dropped();
             s.rejected += l->rejected.load(std::memory_order_acquire);
             s.timed_out += l->timed_out.load(std::memory_order_acquire);
             s.refused += l->refused.load(std::memory_order_acquire);
@@ -443,33 +454,48 @@ private:
         }
     }
 
-    std::size_t drain(lane_type& l, bool discard) noexcept {
+    // The view of a lane's queues a priority_policy drains (policy/priority_policy.hpp).
+    struct lane_queues {
+        partition& self;
+        lane_type& l;
+        bool discard;
         std::size_t errors = 0;
-        std::size_t discarded = 0;
-        const std::size_t n = l.consume(
-            [&](slot_type& s, bool end_of_batch) noexcept {
-                // Per event: stop(discard) also cuts a batch short (read-mostly line, L1 hit).
-                if (discard || control_.discard.load(std::memory_order_relaxed)) {
-                    discard = true;
-                    ++discarded;
-                    return;
-                }
-                const event_info info{l.next_sequence++, s.publish_time, l.index, s.level,
-                                      end_of_batch};
-                std::visit([&](const auto& e) { errors += registry_.dispatch(e, info); }, s.event);
-            },
-            config_.max_batch);
-        if (n != discarded) {
-            lane_type::bump(l.delivered, n - discarded);
+
+        [[nodiscard]] bool ready(std::size_t q) noexcept { return l.front_ready(q); }
+
+        std::size_t take(std::size_t q, std::size_t max) noexcept {
+            std::size_t discarded = 0;
+            const std::size_t n = l.consume(
+                q,
+                [&](slot_type& s, bool end_of_batch) noexcept {
+                    // Per event: stop(discard) also cuts a batch short (read-mostly line).
+                    if (discard || self.control_.discard.load(std::memory_order_relaxed)) {
+                        discard = true;
+                        ++discarded;
+                        return;
+                    }
+                    const event_info info{l.next_sequence++, s.publish_time, l.index, s.level,
+                                          end_of_batch};
+                    std::visit([&](const auto& e) { errors += self.registry_.dispatch(e, info); },
+                               s.event);
+                },
+                max);
+            if (n != 0) {
+                l.count_taken(q, n, discarded);
+            }
+            return n;
         }
-        if (discarded != 0) {
-            lane_type::bump(l.discarded, discarded);
-        }
+    };
+
+    std::size_t drain(lane_type& l, bool discard) noexcept {
+        lane_queues queues{*this, l, discard};
+        const std::size_t n =
+            priority_type::drain(queues, l.policy_state, config_.weights, config_.max_batch);
         if (n != 0) {
             l.room.notify(); // a load (and a futex wake only if a publisher sleeps for room)
         }
-        if (errors != 0) {
-            handler_errors_.fetch_add(errors, std::memory_order_relaxed); // a tally
+        if (queues.errors != 0) {
+            handler_errors_.fetch_add(queues.errors, std::memory_order_relaxed); // a tally
         }
         return n;
     }

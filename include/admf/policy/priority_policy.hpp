@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: MIT
+// The priority_policy concept and its policies: no_priority, strict_priority, weighted_priority.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+
+#include <admf/core/priority.hpp>
+
+namespace admf {
+
+/// How a lane's worker chooses between events of different priorities. A policy says how
+/// many queues (`levels`) a lane keeps, which one an event's priority goes to (`level_of`),
+/// and, given a view of those queues, which to take from next (`drain`).
+/// Semantic requirements the compiler cannot check:
+/// - drain runs on the lane's owning worker only and takes at most `max` events;
+/// - every queued event is eventually taken (no queue may be skipped forever while the
+///   worker keeps calling drain), unless the policy documents starvation (strict_priority);
+/// - events of one queue are taken in the order they were queued.
+template <class P>
+concept priority_policy = requires(priority p) {
+    { P::levels } -> std::convertible_to<std::size_t>;
+    { P::level_of(p) } -> std::same_as<std::size_t>;
+    typename P::lane_state;
+};
+
+/// Per-priority weights of weighted_priority, indexed by admf::priority (low, medium, high).
+using priority_weights = std::array<std::uint32_t, priority_levels>;
+
+/// One queue per lane, FIFO whatever the priority (event_info::level still reports it).
+/// Cost: none beyond the ring. Per-key FIFO holds for every event.
+struct no_priority {
+    static constexpr std::size_t levels = 1;
+    static constexpr std::size_t level_of(priority) noexcept { return 0; }
+    struct lane_state {};
+
+    /// `queues.take(level, max)` takes up to max events from one queue, returns how many.
+    template <class Queues>
+    static std::size_t drain(Queues& queues, lane_state&, const priority_weights&, std::size_t max) {
+        return queues.take(0, max);
+    }
+};
+
+/// The seed's rule: high before medium before low. No event is taken from a queue while a
+/// higher one holds an event the worker can see. Cost: the lower queues are taken one event
+/// at a time with a look at the higher queues before each; a steady flow of high events
+/// starves the lower ones (weighted_priority does not).
+struct strict_priority {
+    static constexpr std::size_t levels = priority_levels;
+    static constexpr std::size_t level_of(priority p) noexcept { return static_cast<std::size_t>(p); }
+    struct lane_state {};
+
+    template <class Queues>
+    static std::size_t drain(Queues& queues, lane_state&, const priority_weights&, std::size_t max) {
+        std::size_t done = 0;
+        while (done != max) {
+            std::size_t level = levels;
+            while (level != 0 && !queues.ready(level - 1)) {
+                --level;
+            }
+            if (level == 0) {
+                break; // nothing ready
+            }
+            --level;
+            // The top queue has nothing above it: take a batch. Below it, one at a time.
+            const std::size_t n = queues.take(level, level + 1 == levels ? max - done : 1);
+            if (n == 0) {
+                break;
+            }
+            done += n;
+        }
+        return done;
+    }
+};
+
+/// Deficit round robin over the three queues, highest first: each pass credits every
+/// non-empty queue its weight (default high 8, medium 4, low 1) and takes up to its credit.
+/// High goes first and gets 8/13 of a saturated lane; low still gets 1/13, never starves.
+/// Cost: a readiness check per queue per pass.
+struct weighted_priority {
+    static constexpr std::size_t levels = priority_levels;
+    static constexpr std::size_t level_of(priority p) noexcept { return static_cast<std::size_t>(p); }
+    struct lane_state {
+        std::array<std::uint64_t, priority_levels> deficit{};
+    };
+
+    template <class Queues>
+    static std::size_t drain(Queues& queues, lane_state& state, const priority_weights& weights,
+                             std::size_t max) {
+        std::size_t done = 0;
+        for (std::size_t level = levels; level-- != 0 && done != max;) {
+            if (!queues.ready(level)) {
+                state.deficit[level] = 0; // an empty queue keeps no credit (DRR)
+                continue;
+            }
+            state.deficit[level] += weights[level];
+            const auto want = static_cast<std::size_t>(
+                std::min<std::uint64_t>(state.deficit[level], max - done));
+            const std::size_t n = queues.take(level, want);
+            state.deficit[level] -= n;
+            done += n;
+        }
+        return done;
+    }
+};
+
+static_assert(priority_policy<no_priority>);
+static_assert(priority_policy<strict_priority>);
+static_assert(priority_policy<weighted_priority>);
+
+} // namespace admf
