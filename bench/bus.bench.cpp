@@ -165,6 +165,11 @@ using namespace bus_bench;
 using bench_clock = std::chrono::steady_clock;
 
 /// sync_bus traits without the clock read on publish (publish_time is 0).
+/// default_bus_traits with weighted_priority lanes (three rings per lane, DRR 8:4:1).
+struct weighted_traits : admf::default_bus_traits {
+    using priority_policy = admf::weighted_priority;
+};
+
 struct no_clock_traits : admf::default_bus_traits {
     using clock = admf::no_clock;
 };
@@ -344,7 +349,7 @@ throughput_sample finish_sample(const producer_result& p, std::uint64_t handled,
 }
 
 /// admf::bus<E>: one partition (market_data), 1 lane, 1 worker pinned to cfg.consumer_cpu.
-template <class E>
+template <class E, class Traits = admf::default_bus_traits>
 throughput_sample run_bus_throughput(const run_config& cfg, admf::producers lane,
                                      admf::wait_kind wait, publish_mode mode) {
     admf::bus_config config;
@@ -358,7 +363,7 @@ throughput_sample run_bus_throughput(const run_config& cfg, admf::producers lane
     if (cfg.consumer_cpu >= 0) {
         p.cpus = {cfg.consumer_cpu};
     }
-    auto bus = std::make_unique<admf::bus<E>>(config);
+    auto bus = std::make_unique<admf::basic_bus<Traits, E>>(config);
     auto t = std::make_unique<tally<E>>();
     auto sub = bus->template subscribe<E>([t = t.get()](const E& e) { (*t)(e); });
     bus->start();
@@ -780,6 +785,22 @@ void add_payload_rows(std::vector<bench_case>& cases, bool latency) {
                                  }});
             }
         }
+        // weighted_priority on the same stream, all events one priority (nothing competes):
+        // its cost against no_priority (issue [3/7] bar: <= 10%).
+        for (const auto lane : lanes) {
+            const auto wait = admf::wait_kind::busy_spin;
+            const std::string key = bus_key(lane, wait) + "_weighted";
+            cases.push_back({make_row("BM_" + key + "_1p1c/" + size + "/" + m, key,
+                                      std::string("admf::bus ") +
+                                          (lane == admf::producers::single ? "spsc" : "mpsc") +
+                                          ", busy_spin, weighted",
+                                      "1p1c", bytes, m,
+                                      row_kind::throughput),
+                             [lane, wait, mode](const run_config& cfg, bench_row& row) {
+                                 record(row, run_bus_throughput<E, weighted_traits>(cfg, lane, wait,
+                                                                                   mode));
+                             }});
+        }
         cases.push_back({make_row("BM_spsc_ring_1p1c/" + size + "/" + m, "spsc_ring",
                                   mode == publish_mode::single
                                       ? "raw spsc_ring (try_push/try_pop)"
@@ -994,6 +1015,12 @@ std::vector<ratio> make_ratios(const std::vector<const bench_row*>& rows) {
                 out.push_back(seed_ratio(*r));
             }
             continue;
+        }
+        if (const auto w = r->key.rfind("_weighted"); w != std::string::npos) {
+            if (const bench_row* plain = find_row(rows, r->key.substr(0, w), r->scenario,
+                                                  r->payload, r->mode)) {
+                out.push_back(row_ratio("weighted / no_priority", *r, *plain));
+            }
         }
         const bench_row* ring = find_row(rows, "spsc_ring", r->scenario, r->payload, r->mode);
         const bench_row* naive = find_row(rows, "naive_bus", r->scenario, r->payload, r->mode);
@@ -1444,6 +1471,22 @@ int main(int argc, char** argv) {
                       << ")\nmode single = publish() per event, batch64 = publish_batch() of 64; "
                          "ratios: median [min..max] of the within-round ratio\n\n";
             print_throughput(std::cout, threaded, ratios, false);
+            bool header = false;
+            for (const ratio& q : ratios) {
+                if (q.what != "weighted / no_priority") {
+                    continue;
+                }
+                if (!header) {
+                    std::cout << "\nweighted_priority vs no_priority, same stream, nothing competing "
+                                 "(bar: >= 0.90x):\n";
+                    header = true;
+                }
+                std::cout << "  " << q.context << ": "
+                          << format("%.2fx", summarize(q.per_round).median) << " ["
+                          << format("%.2f", summarize(q.per_round).min) << ".."
+                          << format("%.2f", summarize(q.per_round).max) << "]  ("
+                          << q.ours_id << ")\n";
+            }
         }
         if (!sync.empty()) {
             std::cout << "\nsync_bus, one thread (M events handled/s; " << over
