@@ -26,12 +26,6 @@ struct handler_error;
 class subscription;
 struct default_bus_traits;
 
-template <class T, template <class> class Atomic>
-class mpmc_ring;
-
-template <template <class> class Atomic>
-class basic_blocking_wait;
-
 template <class Traits, class... Events>
 class basic_bus;
 template <class Traits, class... Events>

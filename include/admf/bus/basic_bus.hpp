@@ -264,7 +264,7 @@ private:
 
     [[nodiscard]] std::uint64_t handler_publishes() const noexcept {
         std::uint64_t sum = 0;
-        for (std::size_t i = 0; i != total_workers(config_); ++i) {
+        for (std::size_t i = 0; i != registry_->dispatcher_count(); ++i) {
             sum += registry_->dispatcher(i).publishes();
         }
         return sum;
@@ -275,7 +275,7 @@ private:
         if (self == nullptr) {
             return;
         }
-        for (std::size_t i = 0; i != total_workers(config_); ++i) {
+        for (std::size_t i = 0; i != registry_->dispatcher_count(); ++i) {
             if (&registry_->dispatcher(i) == self) {
                 throw std::logic_error(std::string("admf: bus::") + what +
                                        "() from inside a handler of the same bus would wait "

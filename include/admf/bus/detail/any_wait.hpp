@@ -50,8 +50,6 @@ public:
         }
     }
 
-    [[nodiscard]] wait_kind kind() const noexcept { return kind_; }
-
 private:
     wait_kind kind_;
     std::variant<busy_spin_wait, yielding_wait, backoff_wait, blocking_wait> strategy_;

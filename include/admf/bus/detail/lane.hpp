@@ -186,9 +186,6 @@ public:
         return false;
     }
 
-    [[nodiscard]] std::size_t size_approx(std::size_t level) const noexcept {
-        return queues_[level].ring.visit([](const auto& r) { return r.size_approx(); });
-    }
     [[nodiscard]] std::uint64_t claimed_approx(std::size_t level) const noexcept {
         return queues_[level].ring.visit([](const auto& r) { return r.claimed_approx(); });
     }

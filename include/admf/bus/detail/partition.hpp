@@ -94,7 +94,6 @@ template <class Traits, auto Domain, class Registry>
 class partition<Traits, Domain, Registry, type_list<>> {
 public:
     explicit partition(const partition_args<Registry>&) {}
-    [[nodiscard]] static constexpr std::size_t worker_count() noexcept { return 0; }
     void start() {}
     void notify_all() noexcept {}
     void join() {}
@@ -148,8 +147,6 @@ public:
     partition(const partition&) = delete;
     partition& operator=(const partition&) = delete;
     ~partition() { join(); }
-
-    [[nodiscard]] std::size_t worker_count() const noexcept { return workers_.size(); }
 
     template <class E>
     [[nodiscard]] ADMF_ALWAYS_INLINE publish_result publish(const E& e, priority level) noexcept {
@@ -429,10 +426,9 @@ private:
         for (;;) {
             std::size_t done = 0;
             {
-                const bool discard = control_.discard.load(std::memory_order_relaxed);
                 dispatch_round round{w.sync};
                 for (lane_type* l : w.lanes) {
-                    done += drain(*l, discard);
+                    done += drain(*l);
                 }
             }
             if (done != 0) {
@@ -440,7 +436,7 @@ private:
             }
             // Acquire pairs with stop()'s release of `drain`, stored after its heavy_fence:
             // every attempt a publisher made before seeing `stopping` is visible now, and so
-            // is `discard` (read above on the next round).
+            // is `discard` (read per event by the next round).
             if (control_.drain.load(std::memory_order_acquire)) {
                 if (mine_resolved()) {
                     return;
@@ -458,7 +454,7 @@ private:
     struct lane_queues {
         partition& self;
         lane_type& l;
-        bool discard;
+        bool discard = false; // latched once stop(discard) is seen, for the rest of the round
         std::size_t errors = 0;
 
         [[nodiscard]] bool ready(std::size_t q) noexcept { return l.front_ready(q); }
@@ -487,8 +483,8 @@ private:
         }
     };
 
-    std::size_t drain(lane_type& l, bool discard) noexcept {
-        lane_queues queues{*this, l, discard};
+    std::size_t drain(lane_type& l) noexcept {
+        lane_queues queues{*this, l};
         const std::size_t n =
             priority_type::drain(queues, l.policy_state, config_.weights, config_.max_batch);
         if (n != 0) {

@@ -90,6 +90,8 @@ public:
     ~subscriber_registry() { close(); }
 
     [[nodiscard]] dispatch_sync& dispatcher(std::size_t i) noexcept { return *syncs_[i]; }
+    [[nodiscard]] const dispatch_sync& dispatcher(std::size_t i) const noexcept { return *syncs_[i]; }
+    [[nodiscard]] std::size_t dispatcher_count() const noexcept { return syncs_.size(); }
 
     /// Registers `f` for E; returns the subscription id.
     template <class E, class F>
@@ -186,12 +188,6 @@ public:
             }
         }
         return errors;
-    }
-
-    /// Whether any handler of E is registered (a snapshot).
-    template <class E>
-    [[nodiscard]] bool has_handlers() const noexcept {
-        return std::get<table_slot<E>>(tables_).current.load(std::memory_order_acquire) != nullptr;
     }
 
     /// Frees every table, entry and retired object; later unsubscribes do nothing. Only
