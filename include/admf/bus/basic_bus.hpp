@@ -143,7 +143,8 @@ public:
     }
 
     /// Returns once every event accepted before the call, and every event its handlers
-    /// published in turn (transitively), has been handled (or dropped/discarded). Under a
+    /// published in turn (transitively), has been handled (or dropped/discarded), batch
+    /// handlers included (flush hands them every partial batch at once). Under a
     /// load that never pauses it returns when the bus has caught up with those events.
     /// Throws std::logic_error before start() and from inside a handler of this bus.
     void flush() {
@@ -163,6 +164,21 @@ public:
                 bool all = true;
                 std::apply([&](const auto&... p) { ((all = p.caught_up(targets, at) && all), ...); },
                            partitions_);
+                return all;
+            });
+            // Then what was gathered for batch handlers up to now: the workers hand their
+            // partial batches over at once when they see the new flush epoch.
+            targets.clear();
+            std::apply([&](const auto&... p) { (p.snapshot_gathered(targets), ...); }, partitions_);
+            // Release pairs with the workers' acquire load of the epoch.
+            control_.flush_epoch.fetch_add(1, std::memory_order_release);
+            std::apply([](auto&... p) { (p.notify_workers(), ...); }, partitions_);
+            waiter.wait([&] {
+                std::size_t at = 0;
+                bool all = true;
+                std::apply(
+                    [&](const auto&... p) { ((all = p.batches_caught_up(targets, at) && all), ...); },
+                    partitions_);
                 return all;
             });
             if (handler_publishes() == before) {

@@ -11,6 +11,7 @@
 #include <admf/bus/handler_error.hpp>
 #include <admf/core/domain.hpp>
 #include <admf/core/publish_result.hpp>
+#include <admf/policy/batching_policy.hpp>
 #include <admf/policy/priority_policy.hpp>
 #include <admf/ring/ring_for.hpp>
 
@@ -38,8 +39,14 @@ struct partition_config {
     std::chrono::nanoseconds block_timeout{0};
     /// How idle workers wait.
     wait_kind wait = wait_kind::blocking;
-    /// Events a worker takes from one lane before looking at its next lane.
+    /// Events a worker takes from one lane per wake-up before looking at its next lane, and
+    /// the largest span a batch handler receives (the traits' batching_policy may lower it:
+    /// no_batching takes one).
     std::size_t max_batch = 256;
+    /// size_or_timeout_batching: how long a partial batch waits for more events before its
+    /// batch handlers get it, from its first event's publish time (bus clock). Zero: a batch
+    /// is what the worker found queued. Needs a clock (not no_clock) when non-zero.
+    std::chrono::nanoseconds max_wait{0};
     /// CPUs to pin the workers to, round-robin; empty leaves scheduling to the OS.
     std::vector<int> cpus = {};
     /// weighted_priority's share per level, indexed by admf::priority (low, medium, high):

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <admf/core/clock.hpp>
+#include <admf/policy/batching_policy.hpp>
 #include <admf/policy/priority_policy.hpp>
 #include <admf/ring/mpmc_ring.hpp>
 #include <admf/ring/mpsc_ring.hpp>
@@ -32,6 +33,9 @@ struct default_bus_traits {
     /// no_priority keeps one FIFO queue per lane; strict_priority and weighted_priority one
     /// per level.
     using priority_policy = no_priority;
+    /// How workers group events for handlers (policy/batching_policy.hpp): batch handlers
+    /// get spans of up to max_batch events; no_batching takes and delivers one at a time.
+    using batching_policy = size_or_timeout_batching;
 };
 
 } // namespace admf

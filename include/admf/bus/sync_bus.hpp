@@ -8,6 +8,7 @@
 #include <memory>
 #include <span>
 #include <stdexcept>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 #include <variant>
@@ -25,6 +26,7 @@
 #include <admf/core/event_info.hpp>
 #include <admf/core/event_traits.hpp>
 #include <admf/core/publish_result.hpp>
+#include <admf/policy/batching_policy.hpp>
 
 namespace admf {
 
@@ -37,6 +39,11 @@ namespace admf {
 // events one partition may have queued (a runaway cascade gets publish_result::full, since
 // nothing could make room while the publisher waits). Threads: one at a time, the same one
 // that runs handlers. Not thread-safe.
+// Batch handlers (Traits::batching_policy): events are gathered per type, in dispatch order;
+// a batch goes out when it holds max_batch events, and a partial one, with max_wait 0, when
+// the cascade that gathered it is done; with max_wait > 0, once it is max_wait old by the
+// bus's clock, checked before and after each outermost publish and by poll(); flush() and
+// stop() deliver every partial batch. Replace the clock (Traits::clock) to replay time.
 template <class Traits, class... Events>
 class basic_sync_bus {
     static_assert(detail::bus_events_ok<Events...>());
@@ -60,8 +67,25 @@ public:
                     std::string(domain_traits<domain_type>::names[i]) +
                     ": capacity and lanes must be at least 1");
             }
+            if (c.max_batch == 0 || c.max_wait.count() < 0) {
+                throw std::invalid_argument(
+                    "admf: sync_bus partition " +
+                    std::string(domain_traits<domain_type>::names[i]) +
+                    ": max_batch must be at least 1 and max_wait not negative");
+            }
             stats_[i].name = domain_traits<domain_type>::names[i];
             limit_[i] = c.capacity * c.lanes;
+            limits_[i] = batching_type::limits({c.max_batch, c.max_wait});
+        }
+        if constexpr (batching_type::gathers) {
+            std::apply(
+                [&](auto&... b) {
+                    (b.events.reserve(limits_[domain_index(event_domain_v<typename std::decay_t<
+                                                              decltype(b)>::event_type>)]
+                                          .max_batch),
+                     ...);
+                },
+                batches_);
         }
         static_cast<void>(Traits::clock::now()); // calibrates tsc_clock once, here
     }
@@ -97,43 +121,30 @@ public:
 
     template <class E>
     [[nodiscard]] publish_result publish(const E& e, priority level) noexcept {
-        detail::check_declared<E, Events...>();
-        constexpr std::size_t p = domain_index(event_domain_v<E>);
-        if (state_ >= state::stopping) {
-            ++stats_[p].refused;
-            return publish_result::stopped;
+        const publish_result r = publish_one(e, level);
+        if (r == publish_result::accepted && depth_ == 0 && state_ != state::idle) {
+            settle(settle_mode::due);
         }
-        if (queued_[p] >= limit_[p]) {
-            ++stats_[p].rejected;
-            return publish_result::full;
-        }
-        ++stats_[p].published;
-        const auto time = Traits::clock::now();
-        if (depth_ != 0 || state_ == state::idle) {
-            enqueue(time, level, e);
-            return publish_result::accepted;
-        }
-        {
-            const depth_guard guard{*this};
-            dispatch(e, time, level);
-        }
-        run_queue();
-        return publish_result::accepted;
+        return r;
     }
 
     /// Publishes each event as publish() does, in order; stops at the first not accepted
-    /// (that one and the rest are counted with its outcome).
+    /// (that one and the rest are counted with its outcome). Batch handlers see the whole
+    /// call as one cascade: with max_wait 0 they get up to max_batch of these events at once.
     template <class E>
     [[nodiscard]] publish_result publish_batch(std::span<const E> events,
                                                std::size_t* accepted = nullptr) noexcept {
         std::size_t n = 0;
         publish_result r = publish_result::accepted;
         for (; n != events.size(); ++n) {
-            r = publish(events[n]);
+            r = publish_one(events[n], event_priority_v<E>);
             if (r != publish_result::accepted) {
                 count_rest(r, events.size() - n - 1, domain_index(event_domain_v<E>));
                 break;
             }
+        }
+        if (n != 0 && depth_ == 0 && state_ != state::idle) {
+            settle(settle_mode::due);
         }
         if (accepted != nullptr) {
             *accepted = n;
@@ -152,11 +163,21 @@ public:
         state_ = state::running;
         if (depth_ == 0) {
             run_queue();
+            settle(settle_mode::due);
         }
     }
 
-    /// Every accepted event has been handled when a publish returns, so this only checks
-    /// its preconditions: throws std::logic_error before start() and inside a handler.
+    /// Delivers the partial batches that are max_wait old by the bus's clock (and what their
+    /// handlers publish). For a backtest whose clock moves without events. Not inside a handler.
+    void poll() noexcept {
+        if (depth_ == 0 && state_ != state::idle) {
+            settle(settle_mode::due);
+        }
+    }
+
+    /// Every accepted event has been handled by its per-event handlers when a publish
+    /// returns; this also hands every partial batch to its batch handlers. Throws
+    /// std::logic_error before start() and inside a handler.
     void flush() {
         if (state_ == state::idle) {
             throw std::logic_error("admf: sync_bus::flush() before start(): nothing would handle the events");
@@ -164,6 +185,7 @@ public:
         if (depth_ != 0) {
             throw std::logic_error("admf: sync_bus::flush() from inside a handler would wait for itself");
         }
+        settle(settle_mode::all);
     }
 
     /// Publishes from now on return stopped. drain: queued events are still dispatched;
@@ -177,6 +199,7 @@ public:
         state_ = state::stopping;
         if (depth_ == 0) {
             run_queue();
+            settle(settle_mode::all); // partial batches were dispatched already: they go out
             state_ = state::stopped;
         }
     }
@@ -196,7 +219,18 @@ public:
 
 private:
     using registry_type = detail::subscriber_registry<Events...>;
+    using batching_type = typename Traits::batching_policy;
+    static_assert(batching_policy<batching_type>,
+                  "admf: Traits::batching_policy must satisfy admf::batching_policy "
+                  "(policy/batching_policy.hpp)");
     enum class state : unsigned char { idle, running, stopping, stopped };
+
+    template <class E>
+    struct batch_buffer {
+        using event_type = E;
+        std::vector<E> events;       // reserved to max_batch
+        std::int64_t first_time = 0; // publish time of events.front()
+    };
 
     struct queued {
         template <class E>
@@ -241,8 +275,104 @@ private:
                                                detail::dispatch_round::same_thread_t{}};
             errors = registry_->dispatch(e, info);
         }
+        if constexpr (!batching_type::gathers) {
+            errors += dispatch_batch(std::span<const E>(&e, 1));
+        } else if (registry_->template has_batch_handlers<E>()) {
+            auto& buf = std::get<batch_buffer<E>>(batches_);
+            if (buf.events.empty()) {
+                buf.first_time = time;
+            }
+            buf.events.push_back(e);
+            ++held_;
+            if (buf.events.size() >= limits_[p].max_batch) {
+                errors += deliver(buf);
+            }
+        }
         ++stats_[p].delivered;
         stats_[p].handler_errors += errors;
+    }
+
+    // publish() but for the batches of the cascade: outside a handler, dispatches e and
+    // what it causes; inside one (or before start), queues it.
+    template <class E>
+    publish_result publish_one(const E& e, priority level) noexcept {
+        detail::check_declared<E, Events...>();
+        constexpr std::size_t p = domain_index(event_domain_v<E>);
+        if (state_ >= state::stopping) {
+            ++stats_[p].refused;
+            return publish_result::stopped;
+        }
+        if (queued_[p] >= limit_[p]) {
+            ++stats_[p].rejected;
+            return publish_result::full;
+        }
+        ++stats_[p].published;
+        const auto time = Traits::clock::now();
+        if (depth_ != 0 || state_ == state::idle) {
+            enqueue(time, level, e);
+            return publish_result::accepted;
+        }
+        settle(settle_mode::aged); // batches max_wait old go before the new event
+        {
+            const depth_guard guard{*this};
+            dispatch(e, time, level);
+        }
+        run_queue();
+        return publish_result::accepted;
+    }
+
+    template <class E>
+    std::size_t dispatch_batch(std::span<const E> events) noexcept {
+        const depth_guard guard{*this}; // what batch handlers publish is queued
+        const detail::dispatch_round round{registry_->dispatcher(0),
+                                           detail::dispatch_round::same_thread_t{}};
+        return registry_->dispatch_batch(events);
+    }
+
+    template <class E>
+    std::size_t deliver(batch_buffer<E>& buf) noexcept {
+        // Nothing gathers into buf meanwhile: what the batch handlers publish is queued.
+        const std::size_t errors = dispatch_batch(std::span<const E>(buf.events));
+        held_ -= buf.events.size();
+        buf.events.clear();
+        return errors;
+    }
+
+    // Outside any handler: delivers the partial batches `mode` names, and runs what their
+    // handlers publish, until none is left to deliver.
+    enum class settle_mode : unsigned char {
+        all,  // every partial batch
+        due,  // those max_wait old, and all of a partition with max_wait 0
+        aged, // only those max_wait old (max_wait > 0)
+    };
+
+    void settle(settle_mode mode) noexcept {
+        if constexpr (batching_type::gathers) {
+            while (held_ != 0) {
+                bool any = false;
+                const std::int64_t now = mode == settle_mode::all ? 0 : Traits::clock::now();
+                std::apply([&](auto&... buf) { ((any = deliver_if(buf, mode, now) || any), ...); },
+                           batches_);
+                if (!any) {
+                    return;
+                }
+                run_queue();
+            }
+        }
+    }
+
+    // Delivers buf if it holds events and is due; returns whether it did.
+    template <class E>
+    bool deliver_if(batch_buffer<E>& buf, settle_mode mode, std::int64_t now) noexcept {
+        constexpr std::size_t p = domain_index(event_domain_v<E>);
+        const auto wait = limits_[p].max_wait.count();
+        const bool due = mode == settle_mode::all ||
+                         (wait == 0 ? mode == settle_mode::due : now - buf.first_time >= wait);
+        if (buf.events.empty() || !due) {
+            return false;
+        }
+        stats_[p].handler_errors += deliver(buf);
+        return true;
     }
 
     // Dispatches (or discards) queued events, highest priority first, until none is left.
@@ -307,6 +437,9 @@ private:
     std::size_t depth_ = 0;
     state state_ = state::idle;
     bool discard_ = false;
+    std::array<batch_limits, partition_count> limits_{};
+    std::tuple<batch_buffer<Events>...> batches_{};
+    std::size_t held_ = 0; // events in batches_
 };
 
 /// The backtest bus with the default policies.

@@ -7,11 +7,14 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <span>
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <tuple>
+#include <type_traits>
 #include <variant>
 #include <vector>
 
@@ -22,11 +25,13 @@
 #include <admf/bus/detail/quiescence.hpp>
 #include <admf/bus/detail/type_list.hpp>
 #include <admf/core/asymmetric_fence.hpp>
+#include <admf/core/clock.hpp>
 #include <admf/core/domain.hpp>
 #include <admf/core/event_info.hpp>
 #include <admf/core/event_traits.hpp>
 #include <admf/core/platform.hpp>
 #include <admf/core/publish_result.hpp>
+#include <admf/policy/batching_policy.hpp>
 #include <admf/policy/priority_policy.hpp>
 
 namespace admf::detail {
@@ -41,11 +46,13 @@ struct bus_control {
     /// `attempts` and exit when their lanes are resolved. Read-mostly, like `state`.
     std::atomic<bool> drain{false};
     std::atomic<bool> discard{false}; // written before `drain`
+    /// Bumped by flush(): workers then hand every partial batch to its batch handlers.
+    std::atomic<std::uint64_t> flush_epoch{0};
 };
 
 /// Throws std::invalid_argument naming the partition when its config cannot work.
 inline void validate(const partition_config& c, std::string_view name, bool multi_consumer_ring,
-                     bool critical) {
+                     bool critical, bool has_clock) {
     const auto fail = [&](const char* what) {
         throw std::invalid_argument("admf: partition " + std::string(name) + ": " + what);
     };
@@ -66,6 +73,12 @@ inline void validate(const partition_config& c, std::string_view name, bool mult
     }
     if (c.block_timeout.count() < 0) {
         fail("block_timeout must not be negative");
+    }
+    if (c.max_wait.count() < 0) {
+        fail("max_wait must not be negative");
+    }
+    if (c.max_wait.count() > 0 && !has_clock) {
+        fail("max_wait needs a clock to measure it: the traits' clock is no_clock");
     }
     if (c.on_full == backpressure::drop_oldest && critical) {
         fail("backpressure::drop_oldest on a critical partition (orders and fills are never "
@@ -96,10 +109,16 @@ public:
     explicit partition(const partition_args<Registry>&) {}
     void start() {}
     void notify_all() noexcept {}
+    void notify_workers() noexcept {}
     void join() {}
     [[nodiscard]] bool resolved() const noexcept { return true; }
     void snapshot_claims(std::vector<std::uint64_t>&) const {}
     [[nodiscard]] bool caught_up(const std::vector<std::uint64_t>&, std::size_t&) const noexcept {
+        return true;
+    }
+    void snapshot_gathered(std::vector<std::uint64_t>&) const {}
+    [[nodiscard]] bool batches_caught_up(const std::vector<std::uint64_t>&,
+                                         std::size_t&) const noexcept {
         return true;
     }
     [[nodiscard]] partition_stats stats() const noexcept {
@@ -113,6 +132,13 @@ public:
 // per lane per round inside one dispatch_round (the subscriber tables' quiescent-state
 // bracket), then waits on its own wait strategy; a publisher notifies the owner of the lane
 // it pushed to. Stop: see basic_bus.
+// Batching (Traits::batching_policy): a worker takes up to max_batch events per lane per
+// round. Events of a type with batch handlers are also copied, in take order, into the
+// lane's buffer for that type (owner only; reserved at construction); a full buffer goes to
+// the batch handlers at once, a partial one at the end of the lane's drain (max_wait 0) or
+// once it is max_wait old, the worker bounding its idle wait by the oldest partial buffer.
+// `gathered` and `batched` count events into and out of the buffers, so flush() can wait
+// for what was gathered; before a worker exits at stop() it delivers every buffer.
 template <class Traits, auto Domain, class Registry, class... Es>
 class partition<Traits, Domain, Registry, type_list<Es...>> {
 public:
@@ -120,17 +146,30 @@ public:
     using priority_type = typename Traits::priority_policy;
     using lane_type = lane<slot_type, Traits, priority_type::levels>;
     using clock = typename Traits::clock;
+    using batching_type = typename Traits::batching_policy;
+    static_assert(batching_policy<batching_type>,
+                  "admf: Traits::batching_policy must satisfy admf::batching_policy "
+                  "(policy/batching_policy.hpp)");
 
     explicit partition(const partition_args<Registry>& args)
-        : config_(args.config), control_(args.control), registry_(args.registry) {
+        : config_(args.config), control_(args.control), registry_(args.registry),
+          limits_(batching_type::limits({config_.max_batch, config_.max_wait})) {
         const std::size_t first_dispatcher = args.first_dispatcher;
         validate(config_, domain_name(Domain),
                  config_.producer_mode == producers::many &&
                      lane_type::mpmc_type::consumer_mode == consumers::many,
-                 domain_traits<std::remove_cv_t<decltype(Domain)>>::critical(Domain));
+                 domain_traits<std::remove_cv_t<decltype(Domain)>>::critical(Domain),
+                 !std::is_same_v<clock, no_clock>);
         lanes_.reserve(config_.lanes);
         for (std::size_t i = 0; i != config_.lanes; ++i) {
             lanes_.push_back(std::make_unique<lane_type>(config_, static_cast<std::uint32_t>(i)));
+        }
+        batches_ = std::make_unique<lane_batches[]>(config_.lanes);
+        if constexpr (batching_type::gathers) {
+            for (std::size_t i = 0; i != config_.lanes; ++i) {
+                std::apply([&](auto&... b) { (b.events.reserve(limits_.max_batch), ...); },
+                           batches_[i].buffers);
+            }
         }
         workers_.reserve(config_.workers);
         for (std::size_t w = 0; w != config_.workers; ++w) {
@@ -217,10 +256,14 @@ public:
         }
     }
 
-    void notify_all() noexcept {
+    void notify_workers() noexcept {
         for (auto& w : workers_) {
             w->wait.notify();
         }
+    }
+
+    void notify_all() noexcept {
+        notify_workers();
         for (auto& l : lanes_) {
             l->room.notify(); // publishers blocked for room see `stopping`
         }
@@ -260,6 +303,27 @@ public:
         return all;
     }
 
+    /// Appends each lane's count of events gathered for batch handlers (flush's second target).
+    void snapshot_gathered(std::vector<std::uint64_t>& out) const {
+        for (std::size_t i = 0; i != lanes_.size(); ++i) {
+            // Acquire pairs with the owner's release bump: read after caught_up() saw the
+            // takes that gathered them.
+            out.push_back(batches_[i].gathered.load(std::memory_order_acquire));
+        }
+    }
+
+    /// Whether each lane's batch handlers received what snapshot_gathered() recorded.
+    [[nodiscard]] bool batches_caught_up(const std::vector<std::uint64_t>& targets,
+                                         std::size_t& at) const noexcept {
+        bool all = true;
+        for (std::size_t i = 0; i != lanes_.size(); ++i) {
+            // Acquire pairs with deliver()'s release bump, after the batch handlers returned.
+            all = all && batches_[i].batched.load(std::memory_order_acquire) >= targets[at];
+            ++at;
+        }
+        return all;
+    }
+
     [[nodiscard]] partition_stats stats() const noexcept {
         partition_stats s{.name = domain_name(Domain)};
         std::uint64_t attempts = 0;
@@ -281,12 +345,28 @@ public:
     }
 
 private:
+    static constexpr std::int64_t never = std::numeric_limits<std::int64_t>::max();
+
+    template <class E>
+    struct batch_buffer {
+        std::vector<E> events;       // reserved to max_batch: push_back never allocates
+        std::int64_t first_time = 0; // publish time of events.front()
+    };
+    // One per lane, owned by the lane's worker; flush() reads the two counters.
+    struct lane_batches {
+        std::tuple<batch_buffer<Es>...> buffers;
+        std::size_t held = 0; // events in the buffers now
+        alignas(false_sharing_range) std::atomic<std::uint64_t> gathered{0};
+        std::atomic<std::uint64_t> batched{0};
+    };
+
     struct worker {
         worker(dispatch_sync& s, wait_kind kind) : sync(s), wait(kind) {}
         dispatch_sync& sync;
         any_wait wait;
         std::vector<lane_type*> lanes;
         std::thread thread;
+        std::uint64_t flush_seen = 0;
     };
 
     template <class E>
@@ -431,6 +511,12 @@ private:
                     done += drain(*l);
                 }
             }
+            // Acquire pairs with flush()'s release bump, made after it recorded its targets.
+            if (const auto epoch = control_.flush_epoch.load(std::memory_order_acquire);
+                epoch != w.flush_seen) {
+                w.flush_seen = epoch;
+                deliver_all(w);
+            }
             if (done != 0) {
                 continue;
             }
@@ -438,6 +524,7 @@ private:
             // every attempt a publisher made before seeing `stopping` is visible now, and so
             // is `discard` (read per event by the next round).
             if (control_.drain.load(std::memory_order_acquire)) {
+                deliver_all(w); // partial batches go out before the worker may exit
                 if (mine_resolved()) {
                     return;
                 }
@@ -446,7 +533,110 @@ private:
                 std::this_thread::yield();
                 continue;
             }
-            w.wait.wait([&] { return has_work() || control_.drain.load(std::memory_order_acquire); });
+            const auto wake = [&] {
+                return has_work() || control_.drain.load(std::memory_order_acquire) ||
+                       control_.flush_epoch.load(std::memory_order_relaxed) != w.flush_seen;
+            };
+            const std::int64_t due = earliest_due(w);
+            if (due == never) {
+                w.wait.wait(wake);
+                continue;
+            }
+            // A partial batch waits for max_wait: sleep no longer than until it is due (by
+            // the bus clock; a replaced clock that stands still is re-read after as long).
+            const std::int64_t left = due - clock::now();
+            if (left > 0) {
+                static_cast<void>(w.wait.wait_until(
+                    wake, std::chrono::steady_clock::now() + std::chrono::nanoseconds(left)));
+            }
+        }
+    }
+
+    // Owner only. Gathers `e` for E's batch handlers (size_or_timeout_batching), or hands it
+    // to them alone, in place (no_batching).
+    template <class E>
+    ADMF_ALWAYS_INLINE void to_batch_handlers(lane_batches& b, const E& e, std::int64_t time,
+                                              std::size_t& errors) noexcept {
+        if constexpr (!batching_type::gathers) {
+            errors += registry_.dispatch_batch(std::span<const E>(&e, 1));
+        } else {
+            if (!registry_.template has_batch_handlers<E>()) {
+                return;
+            }
+            auto& buf = std::get<batch_buffer<E>>(b.buffers);
+            if (buf.events.empty()) {
+                buf.first_time = time;
+            }
+            buf.events.push_back(e);
+            ++b.held;
+            lane_type::bump(b.gathered, 1);
+            if (buf.events.size() >= limits_.max_batch) {
+                deliver(b, buf, errors);
+            }
+        }
+    }
+
+    // Owner only, inside a dispatch_round: one buffer to the batch handlers.
+    template <class E>
+    void deliver(lane_batches& b, batch_buffer<E>& buf, std::size_t& errors) noexcept {
+        const std::size_t n = buf.events.size();
+        errors += registry_.dispatch_batch(std::span<const E>(buf.events));
+        buf.events.clear();
+        b.held -= n;
+        lane_type::bump(b.batched, n); // release: flush() reads it after the handlers returned
+    }
+
+    // Owner only, inside a dispatch_round: delivers the lane's partial batches that are due
+    // (all of them with `all`, or with max_wait 0).
+    void deliver_due(lane_batches& b, bool all, std::size_t& errors) noexcept {
+        if (b.held == 0) {
+            return;
+        }
+        const bool hold = !all && limits_.max_wait.count() != 0;
+        const std::int64_t oldest_allowed = hold ? clock::now() - limits_.max_wait.count() : never;
+        std::apply(
+            [&](auto&... buf) {
+                ((!buf.events.empty() && buf.first_time <= oldest_allowed ? deliver(b, buf, errors)
+                                                                          : void()),
+                 ...);
+            },
+            b.buffers);
+    }
+
+    void deliver_all(worker& w) noexcept {
+        std::size_t errors = 0;
+        {
+            dispatch_round round{w.sync};
+            for (lane_type* l : w.lanes) {
+                deliver_due(batches_[l->index], true, errors);
+            }
+        }
+        count_errors(errors);
+    }
+
+    // When the oldest partial batch of w's lanes is due, by the bus clock; `never` if none.
+    [[nodiscard]] std::int64_t earliest_due(const worker& w) const noexcept {
+        std::int64_t due = never;
+        for (const lane_type* l : w.lanes) {
+            const lane_batches& b = batches_[l->index];
+            if (b.held == 0) {
+                continue;
+            }
+            std::apply(
+                [&](const auto&... buf) {
+                    ((due = buf.events.empty()
+                                ? due
+                                : std::min(due, buf.first_time + limits_.max_wait.count())),
+                     ...);
+                },
+                b.buffers);
+        }
+        return due;
+    }
+
+    void count_errors(std::size_t errors) noexcept {
+        if (errors != 0) {
+            handler_errors_.fetch_add(errors, std::memory_order_relaxed); // a tally
         }
     }
 
@@ -454,6 +644,7 @@ private:
     struct lane_queues {
         partition& self;
         lane_type& l;
+        lane_batches& batches;
         bool discard = false; // latched once stop(discard) is seen, for the rest of the round
         std::size_t errors = 0;
 
@@ -472,8 +663,12 @@ private:
                     }
                     const event_info info{l.next_sequence++, s.publish_time, l.index, s.level,
                                           end_of_batch};
-                    std::visit([&](const auto& e) { errors += self.registry_.dispatch(e, info); },
-                               s.event);
+                    std::visit(
+                        [&](const auto& e) {
+                            errors += self.registry_.dispatch(e, info);
+                            self.to_batch_handlers(batches, e, s.publish_time, errors);
+                        },
+                        s.event);
                 },
                 max);
             if (n != 0) {
@@ -484,15 +679,15 @@ private:
     };
 
     std::size_t drain(lane_type& l) noexcept {
-        lane_queues queues{*this, l};
+        lane_batches& batches = batches_[l.index];
+        lane_queues queues{*this, l, batches};
         const std::size_t n =
-            priority_type::drain(queues, l.policy_state, config_.weights, config_.max_batch);
+            priority_type::drain(queues, l.policy_state, config_.weights, limits_.max_batch);
         if (n != 0) {
             l.room.notify(); // a load (and a futex wake only if a publisher sleeps for room)
         }
-        if (queues.errors != 0) {
-            handler_errors_.fetch_add(queues.errors, std::memory_order_relaxed); // a tally
-        }
+        deliver_due(batches, false, queues.errors);
+        count_errors(queues.errors);
         return n;
     }
 
@@ -501,6 +696,8 @@ private:
     Registry& registry_;
     std::vector<std::unique_ptr<lane_type>> lanes_;
     std::vector<std::unique_ptr<worker>> workers_;
+    const batch_limits limits_;
+    std::unique_ptr<lane_batches[]> batches_; // one per lane, by lane index
     std::atomic<std::uint64_t> handler_errors_{0};
 };
 

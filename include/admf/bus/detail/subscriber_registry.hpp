@@ -8,7 +8,9 @@
 #include <exception>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <tuple>
+#include <type_traits>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -50,6 +52,25 @@ struct handler_entry_of final : handler_entry<E> {
     F f;
 };
 
+/// One batch handler registered for events E (batch_handler_for).
+template <class E>
+struct batch_entry : retirable {
+    explicit batch_entry(std::uint64_t subscription_id) noexcept : id(subscription_id) {}
+    virtual void call(std::span<const E> events) = 0;
+
+    std::atomic<bool> active{true};
+    std::atomic<std::uint64_t> errors{0};
+    const std::uint64_t id;
+};
+
+template <class E, class F>
+struct batch_entry_of final : batch_entry<E> {
+    batch_entry_of(std::uint64_t subscription_id, F fn)
+        : batch_entry<E>(subscription_id), f(std::move(fn)) {}
+    void call(std::span<const E> events) override { f(events); }
+    F f;
+};
+
 /// One callable shared by the entries of a domain-wide subscription.
 template <class F>
 struct shared_handler {
@@ -61,10 +82,13 @@ struct shared_handler {
     }
 };
 
-/// The immutable list of handlers of E dispatch iterates.
+/// The immutable lists of handlers of E dispatch iterates: per-event and batch handlers.
 template <class E>
 struct handler_table final : retirable {
     std::vector<handler_entry<E>*> entries;
+    std::vector<batch_entry<E>*> batches;
+
+    [[nodiscard]] bool empty() const noexcept { return entries.empty() && batches.empty(); }
 };
 
 // Design: one table pointer per event type, swapped (copy-on-write) under `writer_` by
@@ -93,12 +117,15 @@ public:
     [[nodiscard]] const dispatch_sync& dispatcher(std::size_t i) const noexcept { return *syncs_[i]; }
     [[nodiscard]] std::size_t dispatcher_count() const noexcept { return syncs_.size(); }
 
-    /// Registers `f` for E; returns the subscription id.
+    /// Registers `f` for E (a batch handler if batch_handler_for<F, E>); returns the
+    /// subscription id.
     template <class E, class F>
     std::uint64_t subscribe(F f) {
         std::lock_guard lock{writer_};
         const auto id = ++last_id_;
-        auto entry = std::make_unique<handler_entry_of<E, F>>(id, std::move(f));
+        using entry_type = std::conditional_t<batch_handler_for<F, E>, batch_entry_of<E, F>,
+                                              handler_entry_of<E, F>>;
+        auto entry = std::make_unique<entry_type>(id, std::move(f));
         add_entry<E>(*entry, id);
         entry.release(); // owned by the table now (freed by remove or close)
         reclaim();
@@ -150,11 +177,15 @@ public:
         if (auto it = records_.find(id); it != records_.end()) {
             for (const std::size_t type : it->second) {
                 visit_table(type, [&]<class E>(const handler_table<E>* table) {
-                    for (auto* entry : table->entries) {
-                        if (entry->id == id) {
-                            sum += entry->errors.load(std::memory_order_relaxed);
+                    const auto add = [&](const auto& list) {
+                        for (auto* entry : list) {
+                            if (entry->id == id) {
+                                sum += entry->errors.load(std::memory_order_relaxed);
+                            }
                         }
-                    }
+                    };
+                    add(table->entries);
+                    add(table->batches);
                 });
             }
         }
@@ -172,22 +203,28 @@ public:
         if (table == nullptr) {
             return 0;
         }
-        std::size_t errors = 0;
-        for (handler_entry<E>* entry : table->entries) {
-            // After the round's light_fence: a remover that did not see this round running
-            // cleared the flag before it (quiescence.hpp).
-            if (!entry->active.load(std::memory_order_relaxed)) {
-                continue;
-            }
-            try {
-                entry->call(e, info);
-            } catch (...) {
-                ++errors;
-                entry->errors.fetch_add(1, std::memory_order_relaxed); // a tally
-                report<E>(entry->id, std::current_exception());
-            }
+        return call_each(table->entries, e, info);
+    }
+
+    /// Dispatcher only, inside a dispatch_round: whether E has batch handlers now.
+    template <class E>
+    [[nodiscard]] bool has_batch_handlers() const noexcept {
+        // Acquire pairs with the writer's release store of the table.
+        const handler_table<E>* table =
+            std::get<table_slot<E>>(tables_).current.load(std::memory_order_acquire);
+        return table != nullptr && !table->batches.empty();
+    }
+
+    /// Dispatcher only, inside a dispatch_round. Calls every active batch handler of E with
+    /// `events`; returns how many threw. Never throws.
+    template <class E>
+    std::size_t dispatch_batch(std::span<const E> events) noexcept {
+        const handler_table<E>* table =
+            std::get<table_slot<E>>(tables_).current.load(std::memory_order_acquire); // as dispatch()
+        if (table == nullptr || events.empty()) {
+            return 0;
         }
-        return errors;
+        return call_each(table->batches, events);
     }
 
     /// Frees every table, entry and retired object; later unsubscribes do nothing. Only
@@ -214,16 +251,52 @@ private:
         std::vector<std::uint64_t> snapshot;
     };
 
-    template <class E>
-    void add_entry(handler_entry<E>& entry, std::uint64_t id) {
+    template <class List, class... Args>
+    std::size_t call_each(const List& list, const Args&... args) noexcept {
+        std::size_t errors = 0;
+        for (auto* entry : list) {
+            // After the round's light_fence: a remover that did not see this round running
+            // cleared the flag before it (quiescence.hpp).
+            if (!entry->active.load(std::memory_order_relaxed)) {
+                continue;
+            }
+            try {
+                entry->call(args...);
+            } catch (...) {
+                ++errors;
+                entry->errors.fetch_add(1, std::memory_order_relaxed); // a tally
+                report<first_arg_t<Args...>>(entry->id, std::current_exception());
+            }
+        }
+        return errors;
+    }
+
+    // The event type of a call's arguments: (const E&, const event_info&) or (span<const E>).
+    template <class A, class... Rest>
+    struct first_arg {
+        using type = A;
+    };
+    template <class E, class... Rest>
+    struct first_arg<std::span<const E>, Rest...> {
+        using type = E;
+    };
+    template <class... Args>
+    using first_arg_t = typename first_arg<Args...>::type;
+
+    template <class E, class Entry>
+    void add_entry(Entry& entry, std::uint64_t id) {
         auto& slot = std::get<table_slot<E>>(tables_);
         auto next = std::make_unique<handler_table<E>>();
         handler_table<E>* old = slot.current.load(std::memory_order_relaxed); // writer_ held
         if (old != nullptr) {
-            next->entries.reserve(old->entries.size() + 1);
             next->entries = old->entries;
+            next->batches = old->batches;
         }
-        next->entries.push_back(&entry);
+        if constexpr (std::is_base_of_v<batch_entry<E>, Entry>) {
+            next->batches.push_back(&entry);
+        } else {
+            next->entries.push_back(&entry);
+        }
         records_[id].push_back(index_of<E, Events...>());
         // Release pairs with dispatch()'s acquire load: the table's contents are visible.
         slot.current.store(next.release(), std::memory_order_release);
@@ -248,16 +321,20 @@ private:
             return;
         }
         auto next = std::make_unique<handler_table<E>>();
-        for (handler_entry<E>* entry : old->entries) {
-            if (entry->id == id) {
-                // Relaxed: retire()'s heavy_fence orders it before the dispatcher snapshot.
-                entry->active.store(false, std::memory_order_relaxed);
-                batch.items.emplace_back(entry);
-            } else {
-                next->entries.push_back(entry);
+        const auto keep_others = [&](const auto& from, auto& to) {
+            for (auto* entry : from) {
+                if (entry->id == id) {
+                    // Relaxed: retire()'s heavy_fence orders it before the dispatcher snapshot.
+                    entry->active.store(false, std::memory_order_relaxed);
+                    batch.items.emplace_back(entry);
+                } else {
+                    to.push_back(entry);
+                }
             }
-        }
-        slot.current.store(next->entries.empty() ? nullptr : next.release(),
+        };
+        keep_others(old->entries, next->entries);
+        keep_others(old->batches, next->batches);
+        slot.current.store(next->empty() ? nullptr : next.release(),
                            std::memory_order_release); // pairs with dispatch()'s acquire
         batch.items.emplace_back(old);
     }
@@ -281,6 +358,9 @@ private:
         std::unique_ptr<handler_table<E>> table{slot.current.exchange(nullptr)};
         if (table) {
             for (auto* entry : table->entries) {
+                delete entry;
+            }
+            for (auto* entry : table->batches) {
                 delete entry;
             }
         }
@@ -336,9 +416,9 @@ template <class E, class Registry, class F, class... Events>
     static_assert(one_of_v<E, Events...>,
                   "admf: this event type is not one of the bus's event types: add it to "
                   "admf::bus<...> (or admf::sync_bus<...>)");
-    static_assert(handler_for<std::decay_t<F>, E>,
-                  "admf: subscribe<E>(f): f must be callable as void(const E&) or "
-                  "void(const E&, const admf::event_info&)");
+    static_assert(handler_for<std::decay_t<F>, E> || batch_handler_for<std::decay_t<F>, E>,
+                  "admf: subscribe<E>(f): f must be callable as void(const E&), "
+                  "void(const E&, const admf::event_info&) or void(std::span<const E>)");
     const auto id = registry->template subscribe<E>(std::decay_t<F>(std::forward<F>(handler)));
     return subscription{registry, id};
 }
