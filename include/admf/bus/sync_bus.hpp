@@ -211,6 +211,9 @@ public:
         for (std::size_t i = 0; i != partition_count; ++i) {
             s.partitions[i] = stats_[i];
             s.partitions[i].backlog = queued_[i];
+            for (std::size_t l = 0; l != priority_levels; ++l) {
+                s.partitions[i].levels[l].backlog = queued_by_level_[i][l];
+            }
         }
         return s;
     }
@@ -262,6 +265,7 @@ private:
         // Allocation failure here is treated like any other out-of-memory: terminate.
         queues_[static_cast<std::size_t>(level)].items.emplace_back(time, level, e);
         ++queued_[domain_index(event_domain_v<E>)];
+        ++queued_by_level_[domain_index(event_domain_v<E>)][static_cast<std::size_t>(level)];
         ++total_queued_;
     }
 
@@ -289,6 +293,7 @@ private:
             }
         }
         ++stats_[p].delivered;
+        ++stats_[p].levels[static_cast<std::size_t>(level)].delivered;
         stats_[p].handler_errors += errors;
     }
 
@@ -396,6 +401,7 @@ private:
                 [&](const auto& e) {
                     constexpr std::size_t p = domain_index(event_domain_v<std::decay_t<decltype(e)>>);
                     --queued_[p];
+                    --queued_by_level_[p][static_cast<std::size_t>(item.level)];
                     if (discard_ && state_ >= state::stopping) {
                         ++stats_[p].discarded;
                         return;
@@ -430,6 +436,7 @@ private:
     std::shared_ptr<registry_type> registry_;
     std::array<fifo, priority_levels> queues_{};
     std::array<std::size_t, partition_count> queued_{};
+    std::array<std::array<std::size_t, priority_levels>, partition_count> queued_by_level_{};
     std::array<std::size_t, partition_count> limit_{};
     std::array<std::uint64_t, partition_count> sequence_{};
     std::array<partition_stats, partition_count> stats_{};

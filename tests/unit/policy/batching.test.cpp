@@ -140,6 +140,7 @@ TEST_CASE("sync_bus batching: a batch goes out full at max_batch, partial once m
     bus.stop();
     CHECK(log.copy() == seqs{{0, 1, 2}, {3, 4, 5, 6}, {7}, {8}, {9}});
     CHECK(bus.stats().total().delivered == 10);
+    CHECK(bus.stats().total().level(admf::priority::medium).delivered == 10); // bar's default
 }
 
 TEST_CASE("sync_bus batching: with max_wait 0 a batch is what one cascade queued", "[policy][batching]") {

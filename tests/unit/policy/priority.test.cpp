@@ -194,3 +194,48 @@ TEST_CASE("priority policies: flush, stop and stats count every level", "[policy
     REQUIRE(s.delivered == s.published);
     REQUIRE(s.backlog == 0);
 }
+
+TEST_CASE("priority policies: backlog and queue time are kept per level", "[policy][priority]") {
+    admf::bus_config cfg;
+    cfg[admf::domain::signal].capacity = 1024;
+    admf::basic_bus<traits_with<admf::strict_priority>, job> bus{cfg};
+    gate g;
+    auto sub = bus.subscribe<job>([&](const job& j) {
+        if (j.seq == 0) {
+            g.wait();
+        }
+    });
+    bus.start();
+    REQUIRE(bus.publish(job{0}, admf::priority::high) == admf::publish_result::accepted);
+    g.await_entered();
+    // While the worker is held: 10 low, 20 medium, 30 high queued, each in its level's queue.
+    for (std::uint64_t i = 1; i <= 10; ++i) {
+        REQUIRE(bus.publish(job{i}, admf::priority::low) == admf::publish_result::accepted);
+    }
+    for (std::uint64_t i = 1; i <= 20; ++i) {
+        REQUIRE(bus.publish(job{i}, admf::priority::medium) == admf::publish_result::accepted);
+    }
+    for (std::uint64_t i = 1; i <= 30; ++i) {
+        REQUIRE(bus.publish(job{i}) == admf::publish_result::accepted); // job's default: medium
+        REQUIRE(bus.publish(job{i}, admf::priority::high) == admf::publish_result::accepted);
+    }
+    const auto held = bus.stats().partition(admf::domain::signal);
+    CHECK(held.level(admf::priority::low).backlog == 10);
+    CHECK(held.level(admf::priority::medium).backlog == 50);
+    CHECK(held.level(admf::priority::high).backlog == 31); // + job 0, in its handler
+    CHECK(held.backlog == 91);
+    g.open();
+    bus.flush();
+    const auto s = bus.stats().partition(admf::domain::signal);
+    CHECK(s.level(admf::priority::low).delivered == 10);
+    CHECK(s.level(admf::priority::medium).delivered == 50);
+    CHECK(s.level(admf::priority::high).delivered == 31);
+    for (const auto& level : s.levels) {
+        CHECK(level.backlog == 0);
+        // Each of these waited behind the held event: published before the worker took it.
+        CHECK(level.queue_time_max > 0);
+        CHECK(level.queue_time_total >= level.queue_time_max);
+        CHECK(level.mean_queue_time() <= static_cast<double>(level.queue_time_max));
+    }
+    CHECK(bus.stats().total().level(admf::priority::medium).delivered == 50);
+}

@@ -250,6 +250,13 @@ public:
     alignas(false_sharing_range) std::atomic<std::uint64_t> delivered{0};
     std::atomic<std::uint64_t> discarded{0};
     std::uint64_t next_sequence = 0;
+    /// Owner-written, per event priority level: dispatched, queue time sum and max (ns).
+    struct level_counters {
+        std::atomic<std::uint64_t> delivered{0};
+        std::atomic<std::uint64_t> queue_time_total{0};
+        std::atomic<std::uint64_t> queue_time_max{0};
+    };
+    std::array<level_counters, priority_levels> by_level{};
     /// Owner only: the priority policy's per-lane state (weighted_priority's deficits).
     typename Traits::priority_policy::lane_state policy_state{};
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstddef>
@@ -335,6 +336,20 @@ public:
             s.timed_out += l->timed_out.load(std::memory_order_acquire);
             s.refused += l->refused.load(std::memory_order_acquire);
             attempts += l->attempts.load(std::memory_order_acquire);
+            for (std::size_t level = 0; level != priority_levels; ++level) {
+                auto& out = s.levels[level];
+                const auto& c = l->by_level[level];
+                out.delivered += c.delivered.load(std::memory_order_acquire); // pairs with bump
+                out.queue_time_total += c.queue_time_total.load(std::memory_order_acquire);
+                out.queue_time_max =
+                    std::max(out.queue_time_max, c.queue_time_max.load(std::memory_order_relaxed));
+                if constexpr (lane_type::levels == priority_levels) {
+                    // One queue per level: its backlog is claimed minus consumed.
+                    const auto claimed = l->claimed_approx(level);
+                    const auto gone = l->consumed(level);
+                    out.backlog += claimed > gone ? claimed - gone : 0;
+                }
+            }
         }
         // Publishes under way count as published: they are claimed or about to be.
         s.published = attempts - std::min(attempts, s.rejected + s.timed_out + s.refused);
@@ -652,6 +667,10 @@ private:
 
         std::size_t take(std::size_t q, std::size_t max) noexcept {
             std::size_t discarded = 0;
+            // Queue time per level: one clock read per take, shared by the events it takes.
+            constexpr bool timed = !std::is_same_v<clock, no_clock>;
+            const std::int64_t taken_at = timed ? clock::now() : 0;
+            std::array<std::uint64_t, priority_levels> count{}, total{}, longest{};
             const std::size_t n = l.consume(
                 q,
                 [&](slot_type& s, bool end_of_batch) noexcept {
@@ -663,6 +682,14 @@ private:
                     }
                     const event_info info{l.next_sequence++, s.publish_time, l.index, s.level,
                                           end_of_batch};
+                    const auto level = static_cast<std::size_t>(s.level);
+                    ++count[level];
+                    if constexpr (timed) {
+                        const auto waited = static_cast<std::uint64_t>(
+                            std::max<std::int64_t>(0, taken_at - s.publish_time));
+                        total[level] += waited;
+                        longest[level] = std::max(longest[level], waited);
+                    }
                     std::visit(
                         [&](const auto& e) {
                             errors += self.registry_.dispatch(e, info);
@@ -672,6 +699,16 @@ private:
                 },
                 max);
             if (n != 0) {
+                for (std::size_t level = 0; level != priority_levels; ++level) {
+                    if (count[level] != 0) {
+                        auto& c = l.by_level[level];
+                        lane_type::bump(c.delivered, count[level]);
+                        lane_type::bump(c.queue_time_total, total[level]);
+                        if (longest[level] > c.queue_time_max.load(std::memory_order_relaxed)) {
+                            c.queue_time_max.store(longest[level], std::memory_order_relaxed); // a gauge
+                        }
+                    }
+                }
                 l.count_taken(q, n, discarded);
             }
             return n;
