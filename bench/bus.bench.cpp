@@ -38,17 +38,12 @@
 #include <admf/version.hpp>
 
 #include "support/backoff.hpp"
+#include "support/driver.hpp"
 #include "support/machine.hpp"
 #include "support/naive_bus.hpp"
 #include "support/report.hpp"
 #include "support/stats.hpp"
-
-#ifndef ADMF_BENCH_BUILD_TYPE
-#define ADMF_BENCH_BUILD_TYPE "unknown"
-#endif
-#ifndef ADMF_BENCH_CXX_FLAGS
-#define ADMF_BENCH_CXX_FLAGS "unknown"
-#endif
+#include "support/tally.hpp"
 
 // ---- events ----------------------------------------------------------------------------------
 
@@ -207,72 +202,12 @@ struct run_config {
     int consumer_cpu = 1;
 };
 
-struct throughput_sample {
-    double seconds = 0;
-    std::uint64_t items = 0; // events handled
-    std::uint64_t violations = 0;
-    std::string problem;
-};
-
-struct latency_sample {
-    double seconds = 0;
-    std::size_t count = 0;      // recorded
-    std::uint64_t published = 0; // warm-up included
-    double p50 = 0, p99 = 0, p999 = 0, max = 0;
-    std::uint64_t violations = 0;
-    std::string problem;
-};
-
-/// The handler's state: what every row's handler does (check, count, sum) and what its
-/// checker compares against what was published. Written only by the thread that handles;
-/// `handled` is polled by the producer to see the end; the rest is read after that.
-template <class E>
-struct alignas(admf::false_sharing_range) tally {
-    std::uint64_t next = 0; // expected seq: one producer, one lane, so FIFO is total
-    std::uint64_t sum = 0;  // sum of seq
-    std::uint64_t violations = 0;
-    std::atomic<std::uint64_t> handled{0};
-
-    void operator()(const E& e) noexcept {
-        if (e.seq != next || !intact(e)) {
-            ++violations;
-        }
-        next = e.seq + 1;
-        sum += e.seq;
-        // Single writer: a plain store (release pairs with the producer's acquire).
-        handled.store(handled.load(std::memory_order_relaxed) + 1, std::memory_order_release);
-    }
-
-    /// After the run: events 0..sent-1 were published; returns the violations found.
-    [[nodiscard]] std::uint64_t finish(std::uint64_t sent) const noexcept {
-        std::uint64_t v = violations;
-        const std::uint64_t n = handled.load(std::memory_order_acquire);
-        v += n != sent ? 1 : 0;
-        v += sum != (sent == 0 ? 0 : sent * (sent - 1) / 2) ? 1 : 0;
-        return v;
-    }
-};
-
 /// The handler's reply in latency rows: when it was called, for which seq. `time` is
 /// written before the release store of `seq` and read after the producer's acquire of it.
 struct alignas(admf::false_sharing_range) ack_line {
     std::atomic<std::uint64_t> seq{~std::uint64_t{0}};
     std::int64_t time = 0;
 };
-
-/// Waits until `done()`, through the benchmark's backoff; false after cfg.stall_timeout.
-template <class Done>
-bool await(const run_config& cfg, Done&& done) {
-    backoff wait;
-    const auto deadline = bench_clock::now() + cfg.stall_timeout;
-    for (std::uint32_t tries = 1; !done(); ++tries) {
-        if ((tries & 1023) == 0 && bench_clock::now() > deadline) {
-            return false;
-        }
-        wait.pause();
-    }
-    return true;
-}
 
 // ---- throughput: one producer, one worker -----------------------------------------------------
 
@@ -324,7 +259,7 @@ producer_result produce(const run_config& cfg, publish_mode mode, One one, Batch
             r.problem = "a publish was not accepted after " + std::to_string(seq) + " events";
         }
         r.sent = seq;
-        const bool all = await(cfg, [&] { return handled.load(std::memory_order_acquire) == seq; });
+        const bool all = await(cfg.stall_timeout, [&] { return handled.load(std::memory_order_acquire) == seq; });
         r.seconds = std::chrono::duration<double>(bench_clock::now() - start).count();
         if (!all) {
             ++r.violations;
@@ -338,9 +273,9 @@ producer_result produce(const run_config& cfg, publish_mode mode, One one, Batch
     return r;
 }
 
-throughput_sample finish_sample(const producer_result& p, std::uint64_t handled,
+rate_sample finish_sample(const producer_result& p, std::uint64_t handled,
                                 std::uint64_t tally_violations) {
-    throughput_sample s;
+    rate_sample s;
     s.seconds = p.seconds;
     s.items = handled;
     s.violations = p.violations + tally_violations;
@@ -350,7 +285,7 @@ throughput_sample finish_sample(const producer_result& p, std::uint64_t handled,
 
 /// admf::bus<E>: one partition (market_data), 1 lane, 1 worker pinned to cfg.consumer_cpu.
 template <class E, class Traits = admf::default_bus_traits>
-throughput_sample run_bus_throughput(const run_config& cfg, admf::producers lane,
+rate_sample run_bus_throughput(const run_config& cfg, admf::producers lane,
                                      admf::wait_kind wait, publish_mode mode) {
     admf::bus_config config;
     auto& p = config[admf::domain::market_data];
@@ -377,7 +312,7 @@ throughput_sample run_bus_throughput(const run_config& cfg, admf::producers lane
         },
         t->handled);
     bus->stop();
-    throughput_sample s =
+    rate_sample s =
         finish_sample(pr, t->handled.load(std::memory_order_acquire), t->finish(pr.sent));
     // The bus's own accounting must agree: everything published was delivered, nothing else.
     const admf::partition_stats st = bus->stats().partition(admf::domain::market_data);
@@ -396,7 +331,7 @@ throughput_sample run_bus_throughput(const run_config& cfg, admf::producers lane
 /// The floor: a raw admf::spsc_ring<E>, producer try_push / try_push_n(batch), consumer
 /// try_pop (single) or consume(f, consume_batch) (batch), the same handler work.
 template <class E>
-throughput_sample run_ring_throughput(const run_config& cfg, publish_mode mode) {
+rate_sample run_ring_throughput(const run_config& cfg, publish_mode mode) {
     auto ring = std::make_unique<admf::spsc_ring<E>>(cfg.capacity);
     auto t = std::make_unique<tally<E>>();
     struct alignas(admf::false_sharing_range) flag {
@@ -458,14 +393,14 @@ throughput_sample run_ring_throughput(const run_config& cfg, publish_mode mode) 
     while (ring->try_pop(e)) {
         ++extra;
     }
-    throughput_sample s = finish_sample(pr, t->handled.load(std::memory_order_acquire),
+    rate_sample s = finish_sample(pr, t->handled.load(std::memory_order_acquire),
                                         t->finish(pr.sent) + extra);
     return s;
 }
 
 /// The strawman: naive_bus<E>, worker pinned to cfg.consumer_cpu.
 template <class E>
-throughput_sample run_naive_throughput(const run_config& cfg, publish_mode mode) {
+rate_sample run_naive_throughput(const run_config& cfg, publish_mode mode) {
     auto bus = std::make_unique<naive_bus<E>>();
     auto t = std::make_unique<tally<E>>();
     bus->template subscribe<E>([t = t.get()](const E& e) { (*t)(e); });
@@ -501,7 +436,7 @@ latency_sample measure_latency(const run_config& cfg, One one, const ack_line& a
                 r.problem = "publish " + std::to_string(i) + " was not accepted";
                 break;
             }
-            if (!await(cfg, [&] { return ack.seq.load(std::memory_order_acquire) == i; })) {
+            if (!await(cfg.stall_timeout, [&] { return ack.seq.load(std::memory_order_acquire) == i; })) {
                 ++r.violations;
                 r.problem = "no handler call for event " + std::to_string(i) + " within " +
                             std::to_string(cfg.stall_timeout.count()) + " ms";
@@ -641,9 +576,9 @@ latency_sample run_naive_latency(const run_config& cfg) {
 /// publishes one follow-up, queued and dispatched before the outer publish returns.
 /// Throughput counts handled events of both types.
 template <class Traits, class E>
-throughput_sample run_sync(const run_config& cfg, bool cascade) {
+rate_sample run_sync(const run_config& cfg, bool cascade) {
     using F = typename follow_up<E>::type;
-    throughput_sample s;
+    rate_sample s;
     std::thread runner([&] {
         pin_this_thread(cfg.producer_cpu);
         admf::basic_sync_bus<Traits, E, F> bus;
@@ -694,67 +629,10 @@ throughput_sample run_sync(const run_config& cfg, bool cascade) {
 
 // ---- rows ---------------------------------------------------------------------------------------
 
-/// A row and how to measure one more repetition of it.
-struct bench_case {
-    bench_row row;
-    std::function<void(const run_config&, bench_row&)> run_once;
-};
-
-void record(bench_row& row, const throughput_sample& s) {
-    row.mitems_per_s.push_back(s.seconds > 0 ? static_cast<double>(s.items) / s.seconds / 1e6 : 0);
-    row.counts.push_back(s.items);
-    row.seconds.push_back(s.seconds);
-    row.violations += s.violations;
-    if (!s.problem.empty()) {
-        row.problems.push_back(s.problem);
-    }
-}
-
-void record(bench_row& row, const latency_sample& s) {
-    row.p50.push_back(s.p50);
-    row.p99.push_back(s.p99);
-    row.p999.push_back(s.p999);
-    row.max.push_back(s.max);
-    row.counts.push_back(s.count);
-    row.seconds.push_back(s.seconds);
-    row.violations += s.violations;
-    if (!s.problem.empty()) {
-        row.problems.push_back(s.problem);
-    }
-}
-
 // Row vocabulary (bench_row's fields, as admf-ring-bench uses them):
 //   key       bus_spsc_busy_spin, bus_mpsc_blocking, spsc_ring, naive_bus, sync_bus, ...
 //   scenario  "1p1c" (threaded throughput), "latency", "sync" (immediate) or "sync_cascade"
 //   mode      throughput: "single" or "batch64"; sync: "clock" or "no_clock"; latency: "single"
-bench_row make_row(std::string id, std::string key, std::string display, std::string scenario,
-                   unsigned payload, std::string mode, row_kind kind) {
-    bench_row r;
-    r.id = std::move(id);
-    r.key = std::move(key);
-    r.queue = std::move(display);
-    r.ours = true; // every row's checker fails the run
-    r.scenario = std::move(scenario);
-    r.payload = payload;
-    r.mode = std::move(mode);
-    r.kind = kind;
-    return r;
-}
-
-const char* wait_name(admf::wait_kind w) {
-    switch (w) {
-    case admf::wait_kind::busy_spin:
-        return "busy_spin";
-    case admf::wait_kind::yielding:
-        return "yielding";
-    case admf::wait_kind::backoff:
-        return "backoff";
-    case admf::wait_kind::blocking:
-        return "blocking";
-    }
-    return "?";
-}
-
 std::string bus_key(admf::producers lane, admf::wait_kind wait) {
     return std::string("bus_") + (lane == admf::producers::single ? "spsc" : "mpsc") + "_" +
            wait_name(wait);
@@ -767,7 +645,7 @@ std::string bus_display(admf::producers lane, admf::wait_kind wait) {
 }
 
 template <class E>
-void add_payload_rows(std::vector<bench_case>& cases, bool latency) {
+void add_payload_rows(std::vector<bench_case<run_config>>& cases, bool latency) {
     constexpr unsigned bytes = sizeof(E);
     const std::string size = std::to_string(bytes);
     constexpr std::array lanes = {admf::producers::single, admf::producers::many};
@@ -899,7 +777,7 @@ void add_payload_rows(std::vector<bench_case>& cases, bool latency) {
 /// Self-test only: a bus row whose handler loses one event in 1000 and counts the next one
 /// twice, to prove the checkers and the exit status catch it (the count then matches; the
 /// order and sum checks must not).
-throughput_sample run_faulty(const run_config& cfg) {
+rate_sample run_faulty(const run_config& cfg) {
     using E = quote32;
     admf::bus_config config;
     config[admf::domain::market_data].wait = admf::wait_kind::yielding;
@@ -924,8 +802,8 @@ throughput_sample run_faulty(const run_config& cfg) {
     return finish_sample(pr, t->handled.load(std::memory_order_acquire), t->finish(pr.sent));
 }
 
-std::vector<bench_case> make_cases(bool self_test) {
-    std::vector<bench_case> cases;
+std::vector<bench_case<run_config>> make_cases(bool self_test) {
+    std::vector<bench_case<run_config>> cases;
     if (self_test) {
         cases.push_back({make_row("BM_faulty_bus_1p1c/32/single", "faulty_bus",
                                   "self-test: handler loses/duplicates", "1p1c", 32, "single",
@@ -969,14 +847,8 @@ std::string context_of(const bench_row& r) {
 
 /// Within-round ratio of two rows (round i of one ran in round i of the other).
 ratio row_ratio(std::string what, const bench_row& ours, const bench_row& theirs) {
-    std::vector<double> per_round;
     const auto& a = figures(ours);
     const auto& b = figures(theirs);
-    for (std::size_t i = 0; i < std::min(a.size(), b.size()); ++i) {
-        if (b[i] > 0) {
-            per_round.push_back(a[i] / b[i]);
-        }
-    }
     return {std::move(what),
             context_of(ours),
             ours.id,
@@ -984,7 +856,7 @@ ratio row_ratio(std::string what, const bench_row& ours, const bench_row& theirs
             theirs.queue,
             summarize(a).median,
             summarize(b).median,
-            std::move(per_round),
+            within_rounds(a, b),
             ours.kind == row_kind::throughput ? "M items/s" : "ns p50"};
 }
 
@@ -1040,32 +912,6 @@ std::vector<ratio> make_ratios(const std::vector<const bench_row*>& rows) {
 }
 
 // ---- printing -----------------------------------------------------------------------------
-
-const ratio* find_ratio(const std::vector<ratio>& ratios, const std::string& ours_id,
-                        std::string_view what_prefix) {
-    for (const ratio& q : ratios) {
-        if (q.ours_id == ours_id && q.what.rfind(what_prefix, 0) == 0) {
-            return &q;
-        }
-    }
-    return nullptr;
-}
-
-/// "0.72x [0.61..0.80]" and, when a bar applies, whether the median meets it.
-std::string ratio_cell(const ratio* q, std::optional<double> bar, bool higher_is_better) {
-    if (q == nullptr || q->per_round.empty()) {
-        return "-";
-    }
-    const summary v = q->value();
-    const char* fmt = v.median < 0.1 ? "%.3f" : "%.2f";
-    std::string cell = format(fmt, v.median) + "x [" + format(fmt, v.min) + ".." +
-                       format(fmt, v.max) + "]";
-    if (bar) {
-        const bool ok = higher_is_better ? v.median >= *bar : v.median <= *bar;
-        cell += ok ? " ok" : " LOW";
-    }
-    return cell;
-}
 
 constexpr std::size_t name_width = 40;
 
@@ -1140,18 +986,10 @@ void print_latency(std::ostream& out, const std::vector<const bench_row*>& rows,
 
 // ---- command line ------------------------------------------------------------------------
 
-struct options {
-    int interleaved = 0; // 0: Google Benchmark mode
-    bool quick = false;
-    bool list = false;
-    bool self_test = false;
-    std::string json;
-    std::string filter;
-    std::optional<long> sample_ms;
+/// admf-bus-bench's own flags, beside the common ones (support/driver.hpp).
+struct options : driver_options {
     std::optional<long> latency_events;
     std::optional<int> latency_per_round_flag;
-    unsigned seed = 20240601;
-    std::optional<std::pair<int, int>> cpus;
 };
 
 constexpr std::string_view usage = R"(usage: admf-bus-bench [options] [Google Benchmark flags]
@@ -1173,82 +1011,29 @@ constexpr std::string_view usage = R"(usage: admf-bus-bench [options] [Google Be
 Without --interleaved the Google Benchmark runner runs (e.g. --benchmark_filter=sync).
 )";
 
-bool starts_with(std::string_view s, std::string_view prefix) {
-    return s.substr(0, prefix.size()) == prefix;
-}
+constexpr std::string_view program = "admf-bus-bench";
 
 options parse(int& argc, char** argv) {
     options o;
-    int kept = 1;
-    auto number = [](std::string_view flag, std::string_view text) {
-        char* end = nullptr;
-        const std::string s(text);
-        const long v = std::strtol(s.c_str(), &end, 10);
-        if (s.empty() || *end != '\0' || v < 0) {
-            std::cerr << "admf-bus-bench: bad value for " << flag << ": '" << s << "'\n";
-            std::exit(2);
+    auto own = [&o](std::string_view a) {
+        if (starts_with(a, "--latency-events=")) {
+            o.latency_events = parse_number(program, "--latency-events", a.substr(17));
+            return true;
         }
-        return v;
-    };
-    for (int i = 1; i < argc; ++i) {
-        const std::string_view a = argv[i];
-        auto value = [&](std::string_view flag) { return a.substr(flag.size()); };
-        if (starts_with(a, "--interleaved=")) {
-            o.interleaved = static_cast<int>(number("--interleaved", value("--interleaved=")));
-        } else if (a == "--quick") {
-            o.quick = true;
-        } else if (a == "--list") {
-            o.list = true;
-        } else if (a == "--self-test") {
-            o.self_test = true;
-        } else if (starts_with(a, "--json=")) {
-            o.json = value("--json=");
-        } else if (starts_with(a, "--filter=")) {
-            o.filter = value("--filter=");
-        } else if (starts_with(a, "--sample-ms=")) {
-            o.sample_ms = number("--sample-ms", value("--sample-ms="));
-        } else if (starts_with(a, "--latency-events=")) {
-            o.latency_events = number("--latency-events", value("--latency-events="));
-        } else if (starts_with(a, "--latency-per-round=")) {
+        if (starts_with(a, "--latency-per-round=")) {
             o.latency_per_round_flag =
-                static_cast<int>(number("--latency-per-round", value("--latency-per-round=")));
-        } else if (starts_with(a, "--seed=")) {
-            o.seed = static_cast<unsigned>(number("--seed", value("--seed=")));
-        } else if (starts_with(a, "--cpus=")) {
-            const std::string_view v = value("--cpus=");
-            const auto comma = v.find(',');
-            if (comma == std::string_view::npos) {
-                std::cerr << "admf-bus-bench: --cpus wants P,C\n";
-                std::exit(2);
-            }
-            o.cpus = std::pair{static_cast<int>(number("--cpus", v.substr(0, comma))),
-                               static_cast<int>(number("--cpus", v.substr(comma + 1)))};
-        } else if (a == "--help" || a == "-h") {
-            std::cout << usage;
-            std::exit(0);
-        } else {
-            argv[kept++] = argv[i];
+                static_cast<int>(parse_number(program, "--latency-per-round", a.substr(20)));
+            return true;
         }
-    }
-    argc = kept;
+        return false;
+    };
+    static_cast<driver_options&>(o) = parse_driver_options(argc, argv, program, usage, own);
     return o;
 }
 
-std::string utc_now() {
-    const std::time_t t = std::time(nullptr);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
-    return buf;
-}
-
 // Table order: kind, scenario, payload, mode, then registration order.
-std::vector<const bench_row*> ordered(const std::vector<bench_case>& cases) {
-    std::vector<const bench_row*> rows;
-    for (const auto& c : cases) {
-        if (c.row.repetitions() != 0) {
-            rows.push_back(&c.row);
-        }
-    }
+std::vector<const bench_row*> ordered(const std::vector<bench_case<run_config>>& cases) {
+    std::vector<const bench_row*> rows = rows_of(cases);
     auto rank = [](const bench_row* r) {
         const int scenario = r->scenario == "1p1c"   ? 0
                              : r->scenario == "sync" ? 1
@@ -1285,22 +1070,10 @@ int main(int argc, char** argv) {
     }
     const int latency_per_round =
         std::max(1, opt.latency_per_round_flag.value_or(opt.quick ? 1 : 2));
-    const std::vector<int> allowed = allowed_cpus();
-    if (opt.cpus) {
-        cfg.producer_cpu = opt.cpus->first;
-        cfg.consumer_cpu = opt.cpus->second;
-    } else if (allowed.size() >= 2) {
-        cfg.producer_cpu = allowed[0];
-        cfg.consumer_cpu = allowed[1];
-    } else {
-        cfg.producer_cpu = cfg.consumer_cpu = allowed.empty() ? -1 : allowed[0];
-    }
+    std::tie(cfg.producer_cpu, cfg.consumer_cpu) = choose_cpus(opt);
 
-    std::vector<bench_case> cases = make_cases(opt.self_test);
-    if (!opt.filter.empty()) {
-        const std::regex re(opt.filter);
-        std::erase_if(cases, [&](const bench_case& c) { return !std::regex_search(c.row.id, re); });
-    }
+    std::vector<bench_case<run_config>> cases = make_cases(opt.self_test);
+    apply_filter(cases, opt.filter);
     if (opt.list) {
         for (const auto& c : cases) {
             std::cout << c.row.id << '\n';
@@ -1308,56 +1081,19 @@ int main(int argc, char** argv) {
         return 0;
     }
 
-    bool pinned = true;
-    std::thread([&] {
-        pinned = pin_this_thread(cfg.producer_cpu) && pin_this_thread(cfg.consumer_cpu);
-    }).join();
-    if (!pinned) {
-        std::cerr << "admf-bus-bench: WARNING: cannot pin to CPUs " << cfg.producer_cpu << " and "
-                  << cfg.consumer_cpu << "; threads run unpinned\n";
-    }
+    const bool pinned = can_pin(program, cfg.producer_cpu, cfg.consumer_cpu);
     const std::string pinning =
         std::string(pinned ? "" : "REFUSED, threads unpinned: ") + "producer on CPU " +
         std::to_string(cfg.producer_cpu) + ", bus worker (partition_config::cpus) / consumer on CPU " +
         std::to_string(cfg.consumer_cpu) + "; sync_bus on CPU " + std::to_string(cfg.producer_cpu) +
         (cfg.producer_cpu == cfg.consumer_cpu ? " -- ONE CPU ONLY: threads time-share it" : "");
     const double clock_ns = clock_read_ns();
-    const std::string version = std::to_string(ADMF_VERSION_MAJOR) + "." +
-                                std::to_string(ADMF_VERSION_MINOR) + "." +
-                                std::to_string(ADMF_VERSION_PATCH);
     const std::string slots = "bus ring slot: " + std::to_string(slot_bytes<quote32>) +
                               " B for the 32 B event, " + std::to_string(slot_bytes<quote64>) +
                               " B for the 64 B event";
-    std::vector<std::pair<std::string, std::string>> context = {
-        {"benchmark", "admf-bus-bench"},
-        {"admf_version", version},
-        {"date_utc", utc_now()},
-        {"cpu_model", cpu_model()},
-        {"#logical_cpus", std::to_string(std::thread::hardware_concurrency())},
-        {"#allowed_cpus",
-         [&] {
-             std::string s = "[";
-             for (std::size_t i = 0; i < allowed.size(); ++i) {
-                 s += (i ? ", " : "") + std::to_string(allowed[i]);
-             }
-             return s + "]";
-         }()},
-        {"kernel", kernel_release()},
-        {"#virtualized", under_hypervisor() ? "true" : "false"},
-        {"producer_cpu_topology", cpu_topology(cfg.producer_cpu)},
-        {"consumer_cpu_topology", cpu_topology(cfg.consumer_cpu)},
-        {"compiler", compiler_version()},
-        {"build_type", ADMF_BENCH_BUILD_TYPE},
-        {"cxx_flags", ADMF_BENCH_CXX_FLAGS},
-#ifdef NDEBUG
-        {"#ndebug", "true"},
-#else
-        {"#ndebug", "false"},
-#endif
-        {"pinning", pinning},
-        {"driver", opt.interleaved > 0 ? "interleaved" : "google-benchmark"},
-        {"#rounds", std::to_string(opt.interleaved > 0 ? opt.interleaved : 0)},
-        {"#seed", std::to_string(opt.seed)},
+    std::vector<std::pair<std::string, std::string>> context = machine_context(
+        program, opt, cfg.producer_cpu, cfg.consumer_cpu, "producer", "consumer", pinning);
+    context.insert(context.end(), {
         {"#sample_ms", std::to_string(cfg.sample.count())},
         {"#capacity", std::to_string(cfg.capacity)},
         {"#publish_batch", std::to_string(cfg.batch)},
@@ -1375,58 +1111,20 @@ int main(int argc, char** argv) {
         {"latency_rows_json",
          "p50_ns/p99_ns/p999_ns/max_ns are publish->handler (one way); 'round_trips' counts the "
          "recorded events"},
-    };
+    });
 
     if (opt.interleaved <= 0) {
-        for (auto& c : cases) {
-            auto* b =
-                benchmark::RegisterBenchmark(c.row.id.c_str(), [&c, &cfg](benchmark::State& state) {
-                    std::uint64_t violations = 0;
-                    for (auto _ : state) {
-                        const std::uint64_t before = c.row.violations;
-                        c.run_once(cfg, c.row);
-                        violations += c.row.violations - before;
-                        state.SetIterationTime(std::max(c.row.seconds.back(), 1e-9));
-                    }
-                    const bench_row& r = c.row;
-                    if (r.kind == row_kind::throughput) {
-                        state.SetItemsProcessed(static_cast<std::int64_t>(r.counts.back()));
-                    } else {
-                        state.counters["p50_ns"] = r.p50.back();
-                        state.counters["p99_ns"] = r.p99.back();
-                        state.counters["p999_ns"] = r.p999.back();
-                        state.counters["events"] = static_cast<double>(r.counts.back());
-                    }
-                    state.counters["violations"] = static_cast<double>(violations);
-                    state.SetLabel(r.mode);
-                });
-            b->UseManualTime()->Iterations(1)->Unit(benchmark::kMillisecond);
+        if (const int rc = run_google_benchmark(cases, cfg, argc, argv); rc != 0) {
+            return rc;
         }
-        benchmark::Initialize(&argc, argv);
-        if (benchmark::ReportUnrecognizedArguments(argc, argv)) {
-            return 2;
-        }
-        benchmark::RunSpecifiedBenchmarks();
-        benchmark::Shutdown();
     } else {
         if (argc > 1) {
             std::cerr << "admf-bus-bench: unknown argument '" << argv[1] << "' (see --help)\n";
             return 2;
         }
-        std::cout << "admf-bus-bench " << version << ": " << cases.size() << " rows x "
-                  << opt.interleaved << " interleaved rounds\n"
-                  << "  cpu       " << cpu_model() << ", " << std::thread::hardware_concurrency()
-                  << " logical CPUs, " << kernel_release()
-                  << (under_hypervisor() ? ", virtual machine (figures move with vCPU placement)"
-                                         : "")
-                  << "\n"
-                  << "  pinning   " << pinning << "\n"
-                  << "  topology  CPU " << cfg.producer_cpu << ": "
-                  << cpu_topology(cfg.producer_cpu) << "; CPU " << cfg.consumer_cpu << ": "
-                  << cpu_topology(cfg.consumer_cpu) << "\n"
-                  << "  build     " << compiler_version() << ", " << ADMF_BENCH_BUILD_TYPE << ", "
-                  << ADMF_BENCH_CXX_FLAGS << "\n"
-                  << "  samples   throughput: producer publishes " << cfg.sample.count()
+        print_machine_header(std::cout, program, cases.size(), opt.interleaved, cfg.producer_cpu,
+                             cfg.consumer_cpu, pinning);
+        std::cout << "  samples   throughput: producer publishes " << cfg.sample.count()
                   << " ms, capacity " << cfg.capacity << ", publish_batch " << cfg.batch
                   << ", worker/consumer batch <= " << cfg.consume_batch << "; " << slots << "\n"
                   << "            latency: " << latency_per_round << " x " << cfg.latency_events
@@ -1435,23 +1133,9 @@ int main(int argc, char** argv) {
                   << format("%.1f", clock_ns) << " ns (inside every latency sample)\n"
                   << std::flush;
 
-        std::mt19937 rng(opt.seed);
-        std::vector<std::size_t> order;
-        for (std::size_t i = 0; i < cases.size(); ++i) {
-            const int times = cases[i].row.kind == row_kind::round_trip ? latency_per_round : 1;
-            order.insert(order.end(), static_cast<std::size_t>(times), i);
-        }
-        const auto started = bench_clock::now();
-        for (int round = 1; round <= opt.interleaved; ++round) {
-            std::shuffle(order.begin(), order.end(), rng);
-            for (const std::size_t i : order) {
-                cases[i].run_once(cfg, cases[i].row);
-            }
-            std::cerr << "admf-bus-bench: round " << round << "/" << opt.interleaved << " done, "
-                      << format("%.1f",
-                                std::chrono::duration<double>(bench_clock::now() - started).count())
-                      << " s\n";
-        }
+        run_interleaved(cases, cfg, opt.interleaved, opt.seed, program, [&](const bench_row& r) {
+            return r.kind == row_kind::round_trip ? latency_per_round : 1;
+        });
 
         const auto rows = ordered(cases);
         const std::vector<ratio> ratios = make_ratios(rows);
@@ -1508,28 +1192,15 @@ int main(int argc, char** argv) {
                   << std::flush;
     }
 
-    std::size_t failed_rows = 0;
-    for (const auto& c : cases) {
-        if (c.row.failed()) {
-            ++failed_rows;
-            std::cerr << "admf-bus-bench: VIOLATION in " << c.row.id << ": " << c.row.violations
-                      << " violation(s)"
-                      << (c.row.problems.empty() ? "" : "; " + c.row.problems.front()) << '\n';
-        }
-    }
-
+    const std::size_t failed_rows = report_violations(cases, program);
     if (!opt.json.empty()) {
         const auto rows = ordered(cases);
-        std::ofstream out(opt.json);
-        write_json(out, context, rows, make_ratios(rows));
-        if (!out) {
-            std::cerr << "admf-bus-bench: cannot write " << opt.json << '\n';
+        if (!write_json_file(opt.json, program, context, rows, make_ratios(rows))) {
             return 2;
         }
-        std::cout << "\nJSON: " << opt.json << '\n';
     }
     if (failed_rows != 0) {
-        std::cerr << "admf-bus-bench: " << failed_rows << " row(s) with violations\n";
+        std::cerr << program << ": " << failed_rows << " row(s) with violations\n";
         return 1;
     }
     return 0;

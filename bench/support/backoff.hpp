@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
-// The benchmark's one spin-wait: spin with cpu_relax(), then yield the CPU.
+// The benchmark's one spin-wait: spin with cpu_relax(), then yield the CPU; await() on it.
 #pragma once
 
+#include <chrono>
+#include <cstdint>
 #include <thread>
 
 #include <admf/core/platform.hpp>
@@ -32,5 +34,20 @@ public:
 private:
     unsigned tries_ = 0;
 };
+
+/// Waits until `done()` through the backoff above; false once `stall_timeout` has passed
+/// without it (the caller reports the run as abandoned). Reads the clock every 1024 tries.
+template <class Done>
+bool await(std::chrono::milliseconds stall_timeout, Done&& done) {
+    backoff wait;
+    const auto deadline = std::chrono::steady_clock::now() + stall_timeout;
+    for (std::uint32_t tries = 1; !done(); ++tries) {
+        if ((tries & 1023) == 0 && std::chrono::steady_clock::now() > deadline) {
+            return false;
+        }
+        wait.pause();
+    }
+    return true;
+}
 
 } // namespace admf::bench

@@ -108,6 +108,17 @@ inline bool pin_this_thread(int cpu) noexcept {
 #endif
 }
 
+/// The 1, 5 and 15 minute load averages from /proc/loadavg ("?" where unreadable): above
+/// the CPU count, other processes took CPUs from the benchmark's threads.
+[[nodiscard]] inline std::string load_average() {
+    std::ifstream in("/proc/loadavg");
+    std::string one, five, fifteen;
+    if (!(in >> one >> five >> fifteen)) {
+        return "?";
+    }
+    return one + " " + five + " " + fifteen;
+}
+
 /// Median cost of one steady_clock::now() in ns; every latency sample includes one.
 [[nodiscard]] inline double clock_read_ns() {
     using clock = std::chrono::steady_clock;

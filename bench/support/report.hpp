@@ -34,6 +34,8 @@ struct bench_row {
     std::vector<double> p50, p99, p999, max; // round-trip rows, ns
     std::vector<std::uint64_t> counts;       // elements moved / round trips recorded
     std::vector<double> seconds;
+    // Further figures a benchmark reports per repetition, by JSON key (written as summaries).
+    std::map<std::string, std::vector<double>> extra;
     std::uint64_t violations = 0; // summed over repetitions
     std::vector<std::string> problems;
 
@@ -236,6 +238,9 @@ inline void write_json(std::ostream& out,
                 << ", \"p999_ns\": " << json_summary(r->p999)
                 << ", \"max_ns\": " << json_summary(r->max)
                 << ", \"round_trips\": " << json_array(r->counts);
+        }
+        for (const auto& [name, values] : r->extra) {
+            out << ", " << json_string(name) << ": " << json_summary(values);
         }
         out << ", \"seconds\": " << json_array(r->seconds) << ", \"violations\": " << r->violations
             << ", \"problems\": [";
