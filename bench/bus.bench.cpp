@@ -41,6 +41,7 @@
 #include "support/driver.hpp"
 #include "support/machine.hpp"
 #include "support/naive_bus.hpp"
+#include "support/producer.hpp"
 #include "support/report.hpp"
 #include "support/stats.hpp"
 #include "support/tally.hpp"
@@ -186,8 +187,6 @@ constexpr double bar_sync_mevents = 50.0;
 
 // ---- configuration and samples ---------------------------------------------------------------
 
-enum class publish_mode { single, batch };
-
 struct run_config {
     std::chrono::milliseconds sample{100};         // the producer publishes for this long
     std::size_t capacity = 4096;                   // lane / ring capacity
@@ -211,82 +210,19 @@ struct alignas(admf::false_sharing_range) ack_line {
 
 // ---- throughput: one producer, one worker -----------------------------------------------------
 
-/// What the producer of a throughput sample reports.
-struct producer_result {
-    std::uint64_t sent = 0; // accepted, seq 0..sent-1
-    double seconds = 0;     // first publish -> producer sees the last one handled
-    std::uint64_t violations = 0;
-    std::string problem;
-};
-
-/// The producer side shared by every threaded throughput row: on cfg.producer_cpu, publishes
-/// seq 0, 1, 2... for cfg.sample (one at a time, or cfg.batch at a time), then waits until
-/// `handled` counts all it sent. `one(e)` / `batch(span)` return accepted / how many.
+/// support/producer.hpp's producer with this benchmark's events and settings.
 template <class E, class One, class Batch>
 producer_result produce(const run_config& cfg, publish_mode mode, One one, Batch batch,
                         const std::atomic<std::uint64_t>& handled) {
-    producer_result r;
-    std::thread producer([&] {
-        pin_this_thread(cfg.producer_cpu);
-        std::vector<E> buffer(cfg.batch);
-        std::uint64_t seq = 0;
-        const auto start = bench_clock::now();
-        const auto deadline = start + cfg.sample;
-        bool failed = false;
-        while (!failed) {
-            if (mode == publish_mode::single) {
-                for (int i = 0; i != 64; ++i) {
-                    if (!one(make_event<E>(seq))) {
-                        failed = true;
-                        break;
-                    }
-                    ++seq;
-                }
-            } else {
-                for (std::size_t i = 0; i != buffer.size(); ++i) {
-                    buffer[i] = make_event<E>(seq + i);
-                }
-                const std::size_t n = batch(std::span<const E>(buffer));
-                seq += n;
-                failed = n != buffer.size();
-            }
-            if (bench_clock::now() > deadline) {
-                break;
-            }
-        }
-        if (failed) {
-            ++r.violations;
-            r.problem = "a publish was not accepted after " + std::to_string(seq) + " events";
-        }
-        r.sent = seq;
-        const bool all = await(cfg.stall_timeout, [&] { return handled.load(std::memory_order_acquire) == seq; });
-        r.seconds = std::chrono::duration<double>(bench_clock::now() - start).count();
-        if (!all) {
-            ++r.violations;
-            r.problem = "missing: handled " +
-                        std::to_string(handled.load(std::memory_order_acquire)) + " of " +
-                        std::to_string(seq) + " after " +
-                        std::to_string(cfg.stall_timeout.count()) + " ms";
-        }
-    });
-    producer.join();
-    return r;
-}
-
-rate_sample finish_sample(const producer_result& p, std::uint64_t handled,
-                                std::uint64_t tally_violations) {
-    rate_sample s;
-    s.seconds = p.seconds;
-    s.items = handled;
-    s.violations = p.violations + tally_violations;
-    s.problem = p.problem;
-    return s;
+    return produce_events<E>({cfg.sample, cfg.batch, cfg.producer_cpu, cfg.stall_timeout}, mode,
+                             [](std::uint64_t seq) { return make_event<E>(seq); }, one, batch,
+                             handled);
 }
 
 /// admf::bus<E>: one partition (market_data), 1 lane, 1 worker pinned to cfg.consumer_cpu.
 template <class E, class Traits = admf::default_bus_traits>
 rate_sample run_bus_throughput(const run_config& cfg, admf::producers lane,
-                                     admf::wait_kind wait, publish_mode mode) {
+                               admf::wait_kind wait, publish_mode mode) {
     admf::bus_config config;
     auto& p = config[admf::domain::market_data];
     p.capacity = cfg.capacity;
@@ -394,7 +330,7 @@ rate_sample run_ring_throughput(const run_config& cfg, publish_mode mode) {
         ++extra;
     }
     rate_sample s = finish_sample(pr, t->handled.load(std::memory_order_acquire),
-                                        t->finish(pr.sent) + extra);
+                                  t->finish(pr.sent) + extra);
     return s;
 }
 
@@ -436,7 +372,8 @@ latency_sample measure_latency(const run_config& cfg, One one, const ack_line& a
                 r.problem = "publish " + std::to_string(i) + " was not accepted";
                 break;
             }
-            if (!await(cfg.stall_timeout, [&] { return ack.seq.load(std::memory_order_acquire) == i; })) {
+            if (!await(cfg.stall_timeout,
+                       [&] { return ack.seq.load(std::memory_order_acquire) == i; })) {
                 ++r.violations;
                 r.problem = "no handler call for event " + std::to_string(i) + " within " +
                             std::to_string(cfg.stall_timeout.count()) + " ms";

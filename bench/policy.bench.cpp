@@ -7,6 +7,9 @@
 // events on a bus whose domain set has ONE domain (one queue, one worker: only the
 // partitioning differs) and the naive mutex+condvar bus. Bar: partitioned p99 / shared p99
 // <= 0.1.
+// Batching: one producer, 64-byte events, one handler that checks and sums each event, as
+// a per-event handler and as a batch handler (std::span), under the default
+// size_or_timeout_batching and under no_batching. Bar: batch / per-event >= 2.
 //
 // Same driver as admf-bus-bench (support/driver.hpp): interleaved rounds, medians,
 // within-round ratios, --json, --filter, --quick, --list. Every sample checks that each
@@ -34,6 +37,8 @@
 #include "support/driver.hpp"
 #include "support/machine.hpp"
 #include "support/naive_bus.hpp"
+#include "support/payload.hpp"
+#include "support/producer.hpp"
 #include "support/report.hpp"
 #include "support/stats.hpp"
 #include "support/tally.hpp"
@@ -123,6 +128,13 @@ struct admf::event_traits<policy_bench::order<Layout>> {
     static constexpr std::string_view name = "ORDER.NEW";
 };
 
+/// The batching rows' event: support/payload.hpp's 64-byte payload (tag, 6 words, check).
+template <>
+struct admf::event_traits<admf::bench::payload<64>> {
+    static constexpr admf::domain domain = admf::domain::market_data;
+    static constexpr std::string_view name = "MARKET_DATA.BAR64";
+};
+
 namespace {
 
 using namespace admf::bench;
@@ -134,6 +146,7 @@ using admf::tsc_clock;
 constexpr std::string_view program = "admf-policy-bench";
 // The issue's bar (printed beside the ratio; it does not change the exit status).
 constexpr double bar_isolation = 0.1;
+constexpr double bar_batching = 2.0;
 
 // ---- configuration ----------------------------------------------------------------------------
 
@@ -145,6 +158,9 @@ struct run_config {
     std::size_t capacity = 4096;                   // every lane ring
     admf::wait_kind wait = admf::wait_kind::blocking;
     std::chrono::milliseconds stall_timeout{5000}; // no progress this long: abandoned
+    std::chrono::milliseconds throughput_sample{200}; // batching rows: the producer publishes
+    std::size_t publish_batch = 64;                // batching rows, batch64: publish_batch size
+    std::size_t max_batch = 256;                   // batching rows: partition_config::max_batch
     int worker_cpu = 0;    // the worker(s) that handle quotes, alone on their CPU
     int publisher_cpu = 1; // both publishers, and the partitioned bus's order worker
 };
@@ -207,12 +223,12 @@ struct flood_result {
     std::string problem;
 };
 
-/// The sample's two publishers, both on cfg.publisher_cpu. The quote publisher publishes seq 0, 1, 2...
-/// as fast as `publish_quote` accepts until told to stop. The order publisher
-/// waits until 2 x capacity quotes were published (the lane is then full
-/// and stays so), publishes warm-up orders, then records for cfg.sample, one order per
-/// cfg.order_gap on a fixed schedule (yielding between reads of the clock; never sleeping),
-/// then waits until all its orders were handled and stops the flood.
+/// The sample's two publishers, both on cfg.publisher_cpu. The quote publisher publishes
+/// seq 0, 1, 2... as fast as `publish_quote` accepts until told to stop. The order publisher
+/// waits until 2 x capacity quotes were published (the lane is then full and stays so),
+/// publishes warm-up orders, then records for cfg.sample, one order per cfg.order_gap on a
+/// fixed schedule (yielding between reads of the clock; never sleeping), then waits until
+/// all its orders were handled and stops the flood.
 template <class Layout, class PublishQuote, class PublishOrder>
 flood_result run_flood(const run_config& cfg, isolation_state<Layout>& st,
                        PublishQuote publish_quote, PublishOrder publish_order) {
@@ -234,7 +250,9 @@ flood_result run_flood(const run_config& cfg, isolation_state<Layout>& st,
     });
     std::thread orderer([&] {
         pin_this_thread(cfg.publisher_cpu);
-        const auto stop_flood = [&] { st.stop_quotes.value.store(true, std::memory_order_relaxed); };
+        const auto stop_flood = [&] {
+            st.stop_quotes.value.store(true, std::memory_order_relaxed);
+        };
         if (!await(cfg.stall_timeout, [&] {
                 return st.quotes_sent.value.load(std::memory_order_relaxed) >= 2 * cfg.capacity ||
                        st.quote_failed.value.load(std::memory_order_relaxed);
@@ -269,9 +287,12 @@ flood_result run_flood(const run_config& cfg, isolation_state<Layout>& st,
             }
             if (seq >= cfg.warmup_orders) {
                 // Quotes ahead of this order on a shared queue; the flood's backlog otherwise.
-                queued.push_back(static_cast<double>(
-                    st.quotes_sent.value.load(std::memory_order_relaxed) -
-                    st.quotes.handled.load(std::memory_order_relaxed)));
+                // `handled` first: the count of sent read after it is at least handled - 1.
+                const auto handled = static_cast<std::int64_t>(
+                    st.quotes.handled.load(std::memory_order_relaxed));
+                const auto sent = static_cast<std::int64_t>(
+                    st.quotes_sent.value.load(std::memory_order_relaxed));
+                queued.push_back(static_cast<double>(std::max<std::int64_t>(0, sent - handled)));
             }
             if (!publish_order(make_order<Layout>(seq, tsc_clock::now()))) {
                 ++r.violations;
@@ -279,7 +300,8 @@ flood_result run_flood(const run_config& cfg, isolation_state<Layout>& st,
                 break;
             }
             ++seq;
-            // Fixed schedule; after a publish that blocked past the next slot, no burst.
+            // Fixed schedule. After a publish that returned late, the next order goes at
+            // once, not a burst of the missed ones.
             next = std::max(next + gap, now);
         }
         r.orders_sent = seq;
@@ -321,7 +343,8 @@ isolation_sample finish_isolation(const flood_result& fr, isolation_state<Layout
     s.p99 = static_cast<double>(st.latency.value_at_percentile(99));
     s.p999 = static_cast<double>(st.latency.value_at_percentile(99.9));
     s.max = static_cast<double>(st.latency.max());
-    s.violations = fr.violations + st.quotes.finish(fr.quotes_sent) + st.orders.finish(fr.orders_sent);
+    s.violations =
+        fr.violations + st.quotes.finish(fr.quotes_sent) + st.orders.finish(fr.orders_sent);
     s.problem = fr.problem;
     if (s.violations != 0 && s.problem.empty()) {
         s.problem = "handled " + std::to_string(st.quotes.handled.load()) + " of " +
@@ -360,7 +383,7 @@ void check_stats(isolation_sample& s, const admf::partition_stats& st, std::uint
     p.capacity = cfg.capacity;
     p.lanes = 1;
     p.workers = 1;
-    p.producer_mode = admf::producers::many; // two publishers on the shared bus: same ring everywhere
+    p.producer_mode = admf::producers::many; // 2 publishers on the shared bus: same ring everywhere
     p.on_full = admf::backpressure::block;   // nothing lost, on either bus
     p.wait = cfg.wait;
     if (cpu >= 0) {
@@ -390,7 +413,8 @@ isolation_sample run_admf_isolation(const run_config& cfg) {
     auto st = std::make_unique<isolation_state<Layout>>(expected, cfg.warmup_orders);
     auto bus = std::make_unique<bus_type>(config);
     const auto work = cfg.quote_work;
-    auto s1 = bus->template subscribe<Q>([s = st.get(), work](const Q& q) { s->on_quote(q, work); });
+    auto s1 =
+        bus->template subscribe<Q>([s = st.get(), work](const Q& q) { s->on_quote(q, work); });
     auto s2 = bus->template subscribe<O>([s = st.get()](const O& o) { s->on_order(o); });
     bus->start();
     auto* b = bus.get();
@@ -443,6 +467,103 @@ isolation_sample run_naive_isolation(const run_config& cfg) {
     return finish_isolation(fr, *st);
 }
 
+
+// ---- batching: per-event vs batch handler -----------------------------------------------------
+
+using bar64 = payload<64>;
+
+/// Traits whose workers take and deliver one event at a time.
+struct no_batching_traits : admf::default_bus_traits {
+    using batching_policy = admf::no_batching;
+};
+
+/// The batching rows' handler work, per event, the same for both handler forms: check the
+/// event (support/payload.hpp's order_checker: next sequence of producer 0, intact), sum its
+/// first body word, count it. Written only by the worker; `handled` is polled by the producer.
+struct alignas(admf::false_sharing_range) bar_tally {
+    order_checker<bar64> check{1};
+    std::uint64_t sum = 0;
+    std::atomic<std::uint64_t> handled{0};
+
+    void operator()(const bar64& e) noexcept {
+        check(e);
+        sum += e.body[0];
+        // Single writer: a plain store (release pairs with the producer's acquire).
+        handled.store(handled.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+    }
+
+    /// After the run: sequences 0..sent-1 were published; the violations found.
+    [[nodiscard]] std::uint64_t finish(std::uint64_t sent) noexcept {
+        const std::array<std::uint64_t, 1> sent_by{sent};
+        std::uint64_t v = check.finish(sent_by);
+        v += sum != (sent == 0 ? 0 : sent * (sent - 1) / 2) ? 1 : 0;
+        return v;
+    }
+};
+
+enum class handler_form { per_event, batch };
+
+/// admf::basic_bus<Traits, bar64>: one partition, 1 lane (producers::single), 1 worker on
+/// cfg.worker_cpu, max_batch cfg.max_batch, max_wait 0; the producer on cfg.publisher_cpu.
+template <class Traits>
+rate_sample run_batching(const run_config& cfg, handler_form form, publish_mode mode) {
+    admf::bus_config config;
+    auto& p = config[admf::domain::market_data];
+    p.capacity = cfg.capacity;
+    p.lanes = 1;
+    p.workers = 1;
+    p.producer_mode = admf::producers::single;
+    p.wait = cfg.wait;
+    p.max_batch = cfg.max_batch;
+    if (cfg.worker_cpu >= 0) {
+        p.cpus = {cfg.worker_cpu};
+    }
+    auto bus = std::make_unique<admf::basic_bus<Traits, bar64>>(config);
+    auto t = std::make_unique<bar_tally>();
+    std::uint64_t largest = 0; // the largest span the batch handler saw (worker only)
+    admf::subscription sub;
+    if (form == handler_form::per_event) {
+        sub = bus->template subscribe<bar64>([t = t.get()](const bar64& e) { (*t)(e); });
+    } else {
+        sub = bus->template subscribe<bar64>([t = t.get(), &largest](std::span<const bar64> batch) {
+            largest = std::max<std::uint64_t>(largest, batch.size());
+            for (const bar64& e : batch) {
+                (*t)(e);
+            }
+        });
+    }
+    bus->start();
+    auto* b = bus.get();
+    const producer_result pr = produce_events<bar64>(
+        {cfg.throughput_sample, cfg.publish_batch, cfg.publisher_cpu, cfg.stall_timeout}, mode,
+        [](std::uint64_t seq) { return bar64::make(make_tag(0, seq)); },
+        [b](const bar64& e) { return b->publish(e) == admf::publish_result::accepted; },
+        [b](std::span<const bar64> events) {
+            std::size_t accepted = 0;
+            (void)b->publish_batch(events, &accepted);
+            return accepted;
+        },
+        t->handled);
+    bus->stop();
+    rate_sample s =
+        finish_sample(pr, t->handled.load(std::memory_order_acquire), t->finish(pr.sent));
+    const admf::partition_stats st = bus->stats().partition(admf::domain::market_data);
+    if (st.published != pr.sent || st.delivered != pr.sent || st.not_delivered() != 0 ||
+        st.handler_errors != 0) {
+        ++s.violations;
+        if (s.problem.empty()) {
+            s.problem = "stats: published " + std::to_string(st.published) + ", delivered " +
+                        std::to_string(st.delivered) + ", not delivered " +
+                        std::to_string(st.not_delivered()) + " of " + std::to_string(pr.sent);
+        }
+    }
+    if (form == handler_form::batch && largest > cfg.max_batch) {
+        ++s.violations;
+        s.problem = "a batch of " + std::to_string(largest) + " > max_batch";
+    }
+    return s;
+}
+
 // ---- rows ---------------------------------------------------------------------------------------
 
 // Row vocabulary (bench_row's fields):
@@ -473,18 +594,47 @@ void add_isolation_rows(std::vector<bench_case<run_config>>& cases, admf::wait_k
         [](const run_config& cfg) { return run_naive_isolation(cfg); });
 }
 
+// Batching rows: key per_event_handler / batch_handler (default traits:
+// size_or_timeout_batching) and per_event_no_batching (no_batching traits); scenario
+// "batching"; payload 64; mode "single" (publish per event) or "batch64" (publish_batch).
+void add_batching_rows(std::vector<bench_case<run_config>>& cases) {
+    for (const publish_mode mode : {publish_mode::single, publish_mode::batch}) {
+        const std::string m = mode == publish_mode::single ? "single" : "batch64";
+        auto add = [&](std::string key, std::string display, auto run) {
+            cases.push_back({make_row("BM_" + key + "_batching/64/" + m, key, std::move(display),
+                                      "batching", 64, m, row_kind::throughput),
+                             [run, mode](const run_config& cfg, bench_row& row) {
+                                 record(row, run(cfg, mode));
+                             }});
+        };
+        add("per_event_handler", "per-event handler (size_or_timeout)",
+            [](const run_config& cfg, publish_mode pm) {
+                return run_batching<admf::default_bus_traits>(cfg, handler_form::per_event, pm);
+            });
+        add("batch_handler", "batch handler, std::span (size_or_timeout)",
+            [](const run_config& cfg, publish_mode pm) {
+                return run_batching<admf::default_bus_traits>(cfg, handler_form::batch, pm);
+            });
+        add("per_event_no_batching", "per-event handler (no_batching)",
+            [](const run_config& cfg, publish_mode pm) {
+                return run_batching<no_batching_traits>(cfg, handler_form::per_event, pm);
+            });
+    }
+}
+
 std::vector<bench_case<run_config>> make_cases(admf::wait_kind wait) {
     std::vector<bench_case<run_config>> cases;
     add_isolation_rows(cases, wait);
+    add_batching_rows(cases);
     return cases;
 }
 
 // ---- ratios -----------------------------------------------------------------------------------
 
 const bench_row* find_row(const std::vector<const bench_row*>& rows, std::string_view key,
-                          std::string_view scenario) {
+                          std::string_view scenario, std::string_view mode = {}) {
     for (const bench_row* r : rows) {
-        if (r->key == key && r->scenario == scenario) {
+        if (r->key == key && r->scenario == scenario && (mode.empty() || r->mode == mode)) {
             return r;
         }
     }
@@ -495,12 +645,33 @@ ratio percentile_ratio(std::string what, const bench_row& ours, const bench_row&
                        const std::vector<double> bench_row::*figure, std::string unit) {
     const auto& a = ours.*figure;
     const auto& b = theirs.*figure;
-    return {std::move(what), ours.scenario + ", " + ours.mode, ours.id, theirs.id, theirs.queue,
-            summarize(a).median, summarize(b).median, within_rounds(a, b), std::move(unit)};
+    return {std::move(what),
+            ours.scenario + ", " + std::to_string(ours.payload) + " B, " + ours.mode,
+            ours.id,
+            theirs.id,
+            theirs.queue,
+            summarize(a).median,
+            summarize(b).median,
+            within_rounds(a, b),
+            std::move(unit)};
 }
 
 std::vector<ratio> make_ratios(const std::vector<const bench_row*>& rows) {
     std::vector<ratio> out;
+    for (const char* mode : {"single", "batch64"}) {
+        const bench_row* batch = find_row(rows, "batch_handler", "batching", mode);
+        if (batch == nullptr) {
+            continue;
+        }
+        if (const bench_row* per_event = find_row(rows, "per_event_handler", "batching", mode)) {
+            out.push_back(percentile_ratio("batch / per-event handler", *batch, *per_event,
+                                           &bench_row::mitems_per_s, "M items/s"));
+        }
+        if (const bench_row* one = find_row(rows, "per_event_no_batching", "batching", mode)) {
+            out.push_back(percentile_ratio("batch / per-event, no_batching", *batch, *one,
+                                           &bench_row::mitems_per_s, "M items/s"));
+        }
+    }
     const bench_row* ours = find_row(rows, "partitioned_bus", "isolation");
     if (ours == nullptr) {
         return out;
@@ -555,6 +726,9 @@ void print_isolation(std::ostream& out, const std::vector<const bench_row*>& row
            "bar for p99: <= "
         << format("%.1f", bar_isolation) << "x):\n";
     for (const ratio& q : ratios) {
+        if (q.unit.rfind("ns", 0) != 0) {
+            continue;
+        }
         const bool p99 = q.unit == "ns p99";
         out << "  " << pad(q.what, 44)
             << pad(ratio_cell(&q, p99 ? std::optional<double>(bar_isolation) : std::nullopt,
@@ -565,23 +739,61 @@ void print_isolation(std::ostream& out, const std::vector<const bench_row*>& row
     }
 }
 
+void print_batching(std::ostream& out, const std::vector<const bench_row*>& rows,
+                    const std::vector<ratio>& ratios) {
+    out << pad("row", name_width) << pad("payload", 8) << pad("mode", 9)
+        << pad("median M/s", 11, true) << pad("min", 8, true) << pad("max", 8, true)
+        << pad("reps", 5, true) << "  violations\n";
+    out << std::string(name_width + 8 + 9 + 11 + 8 + 8 + 5 + 12, '-') << '\n';
+    std::string last_mode;
+    for (const bench_row* r : rows) {
+        if (!last_mode.empty() && r->mode != last_mode) {
+            out << '\n';
+        }
+        last_mode = r->mode;
+        const summary s = summarize(r->mitems_per_s);
+        out << pad(r->queue, name_width) << pad(std::to_string(r->payload) + " B", 8)
+            << pad(r->mode, 9) << pad(format("%.2f", s.median), 11, true)
+            << pad(format("%.2f", s.min), 8, true) << pad(format("%.2f", s.max), 8, true)
+            << pad(std::to_string(r->repetitions()), 5, true) << "  " << violations_cell(*r)
+            << '\n';
+    }
+    out << "\nbatch / per-event handler throughput (median [min..max] of the within-round ratio; "
+           "bar vs the per-event handler: >= "
+        << format("%.1f", bar_batching) << "x):\n";
+    for (const ratio& q : ratios) {
+        if (q.unit != "M items/s") {
+            continue;
+        }
+        const bool bar = q.what == "batch / per-event handler";
+        out << "  " << pad(q.what, 34) << pad(q.context, 24)
+            << pad(ratio_cell(&q, bar ? std::optional<double>(bar_batching) : std::nullopt, true),
+                   30)
+            << "  " << format("%.2f", q.ours) << " vs " << format("%.2f", q.theirs) << " "
+            << q.unit << "\n";
+    }
+}
+
 // ---- command line ------------------------------------------------------------------------
 
 struct options : driver_options {
     std::optional<long> order_gap_us;
     std::optional<long> quote_work_ns;
+    std::optional<long> throughput_ms;
     admf::wait_kind wait = admf::wait_kind::blocking;
 };
 
 constexpr std::string_view usage = R"(usage: admf-policy-bench [options] [Google Benchmark flags]
   --interleaved=N        driver mode: N rounds, each runs every row once in a shuffled order;
                          prints medians per row, the ratios, and exits 1 on violations
-  --quick                tiny samples (30 ms of orders): proves build and checkers
+  --quick                tiny samples (30 ms of orders, 5 ms of batching): proves build and
+                         checkers
   --json=PATH            write every row, repetition and the machine/build context as JSON
   --filter=REGEX         only rows whose name (BM_<row>_<scenario>/<payload>/<mode>) matches
   --sample-ms=N          isolation: orders are recorded for N ms per sample (default 1000)
   --order-gap-us=N       isolation: one order per N us (default 20)
   --quote-work-ns=N      isolation: the quote handler spins N ns per quote (default 300)
+  --throughput-ms=N      batching: the producer publishes N ms per sample (default 200)
   --wait=KIND            the admf buses' wait strategy: blocking (default), yielding,
                          backoff, busy_spin
   --seed=N               shuffle seed for the driver (default 20240601)
@@ -600,6 +812,10 @@ options parse(int& argc, char** argv) {
         }
         if (starts_with(a, "--quote-work-ns=")) {
             o.quote_work_ns = parse_number(program, "--quote-work-ns", a.substr(16));
+            return true;
+        }
+        if (starts_with(a, "--throughput-ms=")) {
+            o.throughput_ms = parse_number(program, "--throughput-ms", a.substr(16));
             return true;
         }
         if (starts_with(a, "--wait=")) {
@@ -630,6 +846,10 @@ int main(int argc, char** argv) {
     if (opt.quick) {
         cfg.sample = std::chrono::milliseconds(30);
         cfg.warmup_orders = 50;
+        cfg.throughput_sample = std::chrono::milliseconds(5);
+    }
+    if (opt.throughput_ms) {
+        cfg.throughput_sample = std::chrono::milliseconds(*opt.throughput_ms);
     }
     if (opt.sample_ms) {
         cfg.sample = std::chrono::milliseconds(*opt.sample_ms);
@@ -668,6 +888,12 @@ int main(int argc, char** argv) {
         {"#quote_work_ns", std::to_string(cfg.quote_work.count())},
         {"#warmup_orders", std::to_string(cfg.warmup_orders)},
         {"#capacity", std::to_string(cfg.capacity)},
+        {"#throughput_sample_ms", std::to_string(cfg.throughput_sample.count())},
+        {"#publish_batch", std::to_string(cfg.publish_batch)},
+        {"#max_batch", std::to_string(cfg.max_batch)},
+        {"batching_rows",
+         "64-byte events, 1 producer (producers::single lane), 1 worker; the handler checks, "
+         "sums and counts each event, per event or over each std::span; max_wait 0"},
         {"wait", wait},
         {"load_average_at_start", load_average()},
         {"backpressure", "block (every partition)"},
@@ -696,6 +922,10 @@ int main(int argc, char** argv) {
                   << "accepted, handler spins " << cfg.quote_work.count() << " ns each\n"
                   << "            capacity " << cfg.capacity << " per lane, 1 lane, 1 worker per "
                   << "partition, producers::many, backpressure::block, wait " << wait << "\n"
+                  << "  batching  producer publishes " << cfg.throughput_sample.count()
+                  << " ms (single, or publish_batch of " << cfg.publish_batch
+                  << "), then waits for the handler; 64 B events, 1 spsc lane, max_batch "
+                  << cfg.max_batch << ", max_wait 0, wait " << wait << "\n"
                   << "  load      " << load_average() << " (1/5/15 min) at start\n"
                   << std::flush;
 
@@ -704,12 +934,14 @@ int main(int argc, char** argv) {
 
         const auto rows = rows_of(cases);
         const std::vector<ratio> ratios = make_ratios(rows);
-        std::vector<const bench_row*> isolation;
+        std::vector<const bench_row*> isolation, batching;
         for (const bench_row* r : rows) {
-            if (r->scenario == "isolation") {
-                isolation.push_back(r);
-            }
+            (r->scenario == "isolation" ? isolation : batching).push_back(r);
         }
+        std::stable_sort(batching.begin(), batching.end(),
+                         [](const bench_row* a, const bench_row* b) {
+                             return a->mode == "single" && b->mode != "single";
+                         });
         if (!isolation.empty()) {
             std::cout << "\nIsolation: order publish -> handler latency (ns) under a market-data "
                          "flood (medians over "
@@ -718,6 +950,15 @@ int main(int argc, char** argv) {
                          "quotes published but not yet handled as an order is published (median)"
                          "\n\n";
             print_isolation(std::cout, isolation, ratios);
+        }
+        if (!batching.empty()) {
+            std::cout << "\nBatching: 1 producer -> 1 partition (1 lane, 1 worker) -> 1 handler, "
+                         "64 B events (M events/s; median, min and max over "
+                      << opt.interleaved
+                      << " interleaved rounds)\nmode single = publish() per event, batch64 = "
+                         "publish_batch() of 64; the handler's work per event is the same in "
+                         "every row\n\n";
+            print_batching(std::cout, batching, ratios);
         }
         std::cout << "\nload average at the end: " << load_average() << " (1/5/15 min)\n"
                   << std::flush;

@@ -247,8 +247,9 @@ driver_options parse_driver_options(int& argc, char** argv, std::string_view pro
                 std::cerr << program << ": --cpus wants two CPUs, A,B\n";
                 std::exit(2);
             }
-            o.cpus = std::pair{static_cast<int>(parse_number(program, "--cpus", v.substr(0, comma))),
-                               static_cast<int>(parse_number(program, "--cpus", v.substr(comma + 1)))};
+            const long a_cpu = parse_number(program, "--cpus", v.substr(0, comma));
+            const long b_cpu = parse_number(program, "--cpus", v.substr(comma + 1));
+            o.cpus = std::pair{static_cast<int>(a_cpu), static_cast<int>(b_cpu)};
         } else if (a == "--help" || a == "-h") {
             std::cout << usage;
             std::exit(0);
@@ -265,8 +266,9 @@ template <class Config>
 void apply_filter(std::vector<bench_case<Config>>& cases, const std::string& filter) {
     if (!filter.empty()) {
         const std::regex re(filter);
-        std::erase_if(cases,
-                      [&](const bench_case<Config>& c) { return !std::regex_search(c.row.id, re); });
+        std::erase_if(cases, [&](const bench_case<Config>& c) {
+            return !std::regex_search(c.row.id, re);
+        });
     }
 }
 
