@@ -197,6 +197,7 @@ struct isolation_state {
     };
     counter quotes_sent;           // written by the quote publisher only
     flag quote_failed;             // the quote publisher gave up
+    bool faulty = false;           // --self-test: lose one order in 100, handle the next twice
 
     void on_quote(const quote<Layout>& q, std::chrono::nanoseconds work) noexcept {
         spin_for(work);
@@ -208,7 +209,13 @@ struct isolation_state {
         if (o.seq >= first_recorded) {
             latency.record(static_cast<std::uint64_t>(std::max<std::int64_t>(0, now - o.sent_ns)));
         }
+        if (faulty && o.seq % 100 == 50) {
+            return; // lost
+        }
         orders(o);
+        if (faulty && o.seq % 100 == 51) {
+            orders(o); // duplicated: the count matches again, the order and sum checks must not
+        }
     }
 };
 
@@ -396,7 +403,7 @@ void check_stats(isolation_sample& s, const admf::partition_stats& st, std::uint
 /// market-data partition's, or the shared bus's only one) runs alone on cfg.worker_cpu; the
 /// partitioned bus's order worker runs on cfg.publisher_cpu, beside both publishers.
 template <class Layout>
-isolation_sample run_admf_isolation(const run_config& cfg) {
+isolation_sample run_admf_isolation(const run_config& cfg, bool faulty = false) {
     using Q = quote<Layout>;
     using O = order<Layout>;
     using bus_type = admf::bus<Q, O>;
@@ -411,6 +418,7 @@ isolation_sample run_admf_isolation(const run_config& cfg) {
     const std::size_t expected =
         static_cast<std::size_t>(cfg.sample / cfg.order_gap) + cfg.warmup_orders + 1024;
     auto st = std::make_unique<isolation_state<Layout>>(expected, cfg.warmup_orders);
+    st->faulty = faulty;
     auto bus = std::make_unique<bus_type>(config);
     const auto work = cfg.quote_work;
     auto s1 =
@@ -622,8 +630,19 @@ void add_batching_rows(std::vector<bench_case<run_config>>& cases) {
     }
 }
 
-std::vector<bench_case<run_config>> make_cases(admf::wait_kind wait) {
+std::vector<bench_case<run_config>> make_cases(admf::wait_kind wait, bool self_test) {
     std::vector<bench_case<run_config>> cases;
+    if (self_test) {
+        // A partitioned bus whose order handler loses one order in 100 and handles the next
+        // twice: the checks and the exit status must catch it.
+        cases.push_back({make_row("BM_faulty_bus_isolation/32/" + std::string(wait_name(wait)),
+                                  "faulty_bus", "self-test: order handler loses/duplicates",
+                                  "isolation", 32, wait_name(wait), row_kind::round_trip),
+                         [](const run_config& cfg, bench_row& row) {
+                             record(row, run_admf_isolation<partitioned>(cfg, true));
+                         }});
+        return cases;
+    }
     add_isolation_rows(cases, wait);
     add_batching_rows(cases);
     return cases;
@@ -800,6 +819,8 @@ constexpr std::string_view usage = R"(usage: admf-policy-bench [options] [Google
   --cpus=A,B             A: the worker that handles quotes; B: both publishers and the
                          partitioned bus's order worker (default: the first two CPUs allowed)
   --list                 print the row names and exit
+  --self-test            run only a partitioned bus whose order handler loses one order and
+                         duplicates another, to prove the checks catch it (exits 1)
 Without --interleaved the Google Benchmark runner runs (e.g. --benchmark_filter=isolation).
 )";
 
@@ -862,7 +883,7 @@ int main(int argc, char** argv) {
     }
     std::tie(cfg.worker_cpu, cfg.publisher_cpu) = choose_cpus(opt);
 
-    std::vector<bench_case<run_config>> cases = make_cases(cfg.wait);
+    std::vector<bench_case<run_config>> cases = make_cases(cfg.wait, opt.self_test);
     apply_filter(cases, opt.filter);
     if (opt.list) {
         for (const auto& c : cases) {
