@@ -393,3 +393,65 @@ TEST_CASE("alloc: after warm-up, 100,000 events through sync_bus (outside publis
     REQUIRE(s.published == s.delivered);
     require_no_allocations(allocations, "admf::sync_bus window");
 }
+
+TEST_CASE("alloc: after warm-up, batch handlers on admf::bus and sync_bus allocate nothing",
+          "[bus][alloc][batching]") {
+    constexpr std::uint64_t window = 800 * 128; // a multiple of both loops' steps
+    {
+        live_bus bus;
+        std::atomic<std::uint64_t> in_batches{0};
+        auto sub = bus.subscribe<quote>([&](std::span<const quote> b) {
+            in_batches.fetch_add(b.size(), std::memory_order_relaxed);
+        });
+        bus.start();
+        std::array<quote, 64> batch{};
+        std::uint64_t failed = 0;
+        const auto run = [&](std::uint64_t n) {
+            for (std::uint64_t i = 0; i < n; i += 2 * batch.size()) {
+                for (std::uint64_t j = 0; j != batch.size(); ++j) {
+                    failed += bus.publish(quote{j % 16, i + j}) != admf::publish_result::accepted;
+                    batch[j] = quote{j % 16, i + batch.size() + j};
+                }
+                failed += bus.publish_batch(std::span<const quote>(batch)) !=
+                          admf::publish_result::accepted;
+            }
+        };
+        run(2 * 128 * 40); // warm-up
+        bus.flush();
+        const auto warm = in_batches.load();
+        const auto before = g_allocations.load();
+        run(window);
+        // stats() and plain loads do not allocate; flush() may, so it waits outside.
+        while (in_batches.load(std::memory_order_relaxed) < warm + window) {
+            std::this_thread::yield();
+        }
+        const auto allocations = g_allocations.load() - before;
+        REQUIRE(failed == 0);
+        REQUIRE(in_batches.load() == warm + window);
+        require_no_allocations(allocations, "admf::bus batch handler window");
+    }
+    backtest_bus bus;
+    std::uint64_t in_batches = 0;
+    std::uint64_t failed = 0;
+    auto s1 = bus.subscribe<quote>([&](const quote& q) {
+        failed += bus.publish(signal_ev{q.instrument, q.seq}) != admf::publish_result::accepted;
+    });
+    auto s2 = bus.subscribe<signal_ev>([&](std::span<const signal_ev> b) { in_batches += b.size(); });
+    bus.start();
+    std::array<quote, 64> batch{};
+    const auto run = [&](std::uint64_t n) {
+        for (std::uint64_t i = 0; i < n; i += batch.size()) {
+            for (std::uint64_t j = 0; j != batch.size(); ++j) {
+                batch[j] = quote{j % 16, i + j};
+            }
+            failed += bus.publish_batch(std::span<const quote>(batch)) != admf::publish_result::accepted;
+        }
+    };
+    run(1'024);
+    const auto before = g_allocations.load();
+    run(window);
+    const auto allocations = g_allocations.load() - before;
+    REQUIRE(failed == 0);
+    REQUIRE(in_batches == 1'024 + window);
+    require_no_allocations(allocations, "admf::sync_bus batch handler window");
+}
