@@ -37,8 +37,9 @@ struct level_stats {
 
 /// Counters of one partition (or of all, summed). Every publish has one outcome: published
 /// (accepted), rejected, timed_out or refused; every published event leaves its lane as
-/// delivered, dropped or discarded, or is still in `backlog`. So, once the bus is idle,
-///   published == delivered + dropped + discarded.
+/// delivered, dropped, discarded or conflated, or is still in `backlog`. So, once the bus
+/// is idle,
+///   published == delivered + dropped + discarded + conflated.
 struct partition_stats {
     std::string_view name;            ///< domain name ("total" for the sum)
     std::uint64_t published = 0;      ///< publishes accepted
@@ -48,6 +49,7 @@ struct partition_stats {
     std::uint64_t refused = 0;        ///< publishes answered `stopped`
     std::uint64_t dropped = 0;        ///< queued events dropped by backpressure::drop_oldest
     std::uint64_t discarded = 0;      ///< queued events discarded by stop(stop_mode::discard)
+    std::uint64_t conflated = 0;      ///< events replaced by a newer one of their key (conflate)
     std::uint64_t handler_errors = 0; ///< exceptions handlers threw (each caught)
     std::uint64_t backlog = 0;        ///< events queued or in their handlers now
     /// Per priority level, indexed by admf::priority (low, medium, high). With no_priority a
@@ -61,7 +63,7 @@ struct partition_stats {
 
     /// Events published but not delivered, for whatever reason, plus publishes not accepted.
     [[nodiscard]] std::uint64_t not_delivered() const noexcept {
-        return rejected + timed_out + refused + dropped + discarded;
+        return rejected + timed_out + refused + dropped + discarded + conflated;
     }
 
     partition_stats& operator+=(const partition_stats& o) noexcept {
@@ -72,6 +74,7 @@ struct partition_stats {
         refused += o.refused;
         dropped += o.dropped;
         discarded += o.discarded;
+        conflated += o.conflated;
         handler_errors += o.handler_errors;
         backlog += o.backlog;
         for (std::size_t i = 0; i != priority_levels; ++i) {

@@ -33,6 +33,11 @@ enum class backpressure : unsigned char {
     block,       ///< wait for room (until `block_timeout`, if set: then timed_out)
     reject,      ///< return publish_result::full at once (the seed's behaviour)
     drop_oldest, ///< drop the lane's oldest queued event (counted) to make room
+    /// Keep only the newest event per (type, key) while the lane is behind (market data):
+    /// a publish replaces its key's event not yet taken, counted as conflated. `capacity` is
+    /// then the distinct keys a lane holds; a new key beyond it is answered `full`. Needs
+    /// trivially copyable events with a key; never on a critical partition.
+    conflate,
 };
 
 /// What stop() does with events still queued.

@@ -16,7 +16,9 @@
 #include <admf/bus/detail/any_wait.hpp>
 #include <admf/bus/detail/quiescence.hpp>
 #include <admf/core/platform.hpp>
+#include <admf/core/event_traits.hpp>
 #include <admf/core/priority.hpp>
+#include <admf/ring/conflating_ring.hpp>
 #include <admf/wait/blocking_wait.hpp>
 
 namespace admf::detail {
@@ -44,6 +46,30 @@ struct event_slot {
     priority level;
     std::variant<Es...> event;
 };
+
+/// What a conflating lane conflates on: (the event's type, its key).
+template <class Slot>
+struct slot_key;
+template <class... Es>
+struct slot_key<event_slot<Es...>> {
+    [[nodiscard]] conflation_key operator()(const event_slot<Es...>& s) const noexcept {
+        const auto type = static_cast<std::uint32_t>(s.event.index());
+        return std::visit(
+            [&](const auto& e) noexcept {
+                if constexpr (event_has_key_v<std::decay_t<decltype(e)>>) {
+                    return conflation_key{static_cast<std::uint64_t>(event_key(e)), type};
+                } else {
+                    return conflation_key{0, type}; // refused by validate(): every type needs a key
+                }
+            },
+            s.event);
+    }
+};
+
+/// Whether a partition of slots Slot may use backpressure::conflate (its events are copied
+/// under a seqlock).
+template <class Slot>
+inline constexpr bool conflatable_v = std::is_trivially_copyable_v<Slot>;
 
 /// Spreads keys over lanes (the splitmix64 finaliser): consecutive instrument ids land on
 /// different lanes.
@@ -83,8 +109,15 @@ public:
     using spsc_type = typename Traits::template single_producer_ring<Slot>;
     using mpsc_type = typename Traits::template multi_producer_ring<Slot>;
     using mpmc_type = typename Traits::template shared_consumer_ring<Slot>;
+    using conflate_type = conflating_ring<Slot, slot_key<Slot>>;
 
     explicit lane_ring(const partition_config& config) {
+        if constexpr (conflatable_v<Slot>) {
+            if (config.on_full == backpressure::conflate) {
+                conflate_.emplace(config.capacity, config.producer_mode);
+                return;
+            }
+        }
         if (config.producer_mode == producers::single) {
             spsc_.emplace(config.capacity);
         } else if (config.on_full == backpressure::drop_oldest) {
@@ -96,6 +129,11 @@ public:
 
     template <class F>
     ADMF_ALWAYS_INLINE decltype(auto) visit(F&& f) {
+        if constexpr (conflatable_v<Slot>) {
+            if (conflate_) {
+                return f(*conflate_);
+            }
+        }
         if (spsc_) {
             return f(*spsc_);
         }
@@ -106,6 +144,11 @@ public:
     }
     template <class F>
     decltype(auto) visit(F&& f) const {
+        if constexpr (conflatable_v<Slot>) {
+            if (conflate_) {
+                return f(*conflate_);
+            }
+        }
         if (spsc_) {
             return f(*spsc_);
         }
@@ -117,7 +160,25 @@ public:
     /// The multi-consumer ring (drop_oldest partitions only).
     [[nodiscard]] mpmc_type& shared() noexcept { return *mpmc_; }
 
+    /// Events replaced by a newer one of their key (conflate partitions; 0 otherwise).
+    [[nodiscard]] std::uint64_t conflated() const noexcept {
+        if constexpr (conflatable_v<Slot>) {
+            return conflate_ ? conflate_->conflated_approx() : 0;
+        }
+        return 0;
+    }
+    /// Publishes that merged into their key's queued event (conflate partitions; else 0).
+    [[nodiscard]] std::uint64_t merged() const noexcept {
+        if constexpr (conflatable_v<Slot>) {
+            return conflate_ ? conflate_->merged_approx() : 0;
+        }
+        return 0;
+    }
+
 private:
+    struct none {};
+    [[no_unique_address]] std::conditional_t<conflatable_v<Slot>, std::optional<conflate_type>, none>
+        conflate_{};
     std::optional<spsc_type> spsc_;
     std::optional<mpsc_type> mpsc_;
     std::optional<mpmc_type> mpmc_;
@@ -151,7 +212,17 @@ public:
 
     template <class It>
     [[nodiscard]] std::size_t try_push_n(std::size_t level, It first, std::size_t n) noexcept {
-        return queues_[level].ring.visit([&](auto& r) { return r.try_push_n(first, n); });
+        return queues_[level].ring.visit([&](auto& r) {
+            if constexpr (requires { r.merged_approx(); }) {
+                // A conflating ring takes values one key at a time: build each slot here.
+                std::size_t done = 0;
+                for (; done != n && r.try_emplace(*first); ++done, ++first) {
+                }
+                return done;
+            } else {
+                return r.try_push_n(first, n);
+            }
+        });
     }
 
     /// Owner only: up to `max` events of one level's ring through f(slot, end_of_batch).
@@ -204,22 +275,36 @@ public:
         return n;
     }
 
+    /// Events conflated away (conflate partitions), all levels.
+    [[nodiscard]] std::uint64_t conflated() const noexcept {
+        std::uint64_t n = 0;
+        for (const auto& q : queues_) {
+            n += q.ring.conflated();
+        }
+        return n;
+    }
+
     /// True when every publish that started is decided and every accepted event has left.
     [[nodiscard]] bool resolved() const noexcept {
         std::uint64_t outcomes = rejected.load(std::memory_order_acquire) +
                                  timed_out.load(std::memory_order_acquire) +
                                  refused.load(std::memory_order_acquire);
         for (std::size_t l = 0; l != Levels; ++l) {
-            outcomes += consumed(l);
+            // A conflated publish either claimed a position (consumed later) or merged into
+            // its key's queued one (counted by the publisher after its write).
+            outcomes += consumed(l) + queues_[l].ring.merged();
         }
         // Read after the outcomes (see Design); attempts made before a publisher saw
         // `stopping` are visible once stop() set `drain` (basic_bus).
         return outcomes == attempts.load(std::memory_order_acquire);
     }
 
-    /// Owner side: counts `n` events taken from `level`, `discarded` of them discarded.
-    void count_taken(std::size_t level, std::size_t n, std::size_t discarded_n) noexcept {
-        bump(delivered, n - discarded_n);
+    /// Owner side: counts `n` positions taken from `level`, of which `delivered_n` events
+    /// were dispatched and `discarded_n` discarded (a conflating ring's position may carry
+    /// no event: its key's newest value went out already).
+    void count_taken(std::size_t level, std::size_t n, std::size_t delivered_n,
+                     std::size_t discarded_n) noexcept {
+        bump(delivered, delivered_n);
         bump(discarded, discarded_n);
         bump(queues_[level].taken, n); // last: flush() reads it, then the other two
     }

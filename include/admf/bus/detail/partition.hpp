@@ -52,8 +52,15 @@ struct bus_control {
 };
 
 /// Throws std::invalid_argument naming the partition when its config cannot work.
-inline void validate(const partition_config& c, std::string_view name, bool multi_consumer_ring,
-                     bool critical, bool has_clock) {
+/// What validate() needs to know of a partition besides its config.
+struct partition_facts {
+    bool multi_consumer_ring; ///< drop_oldest's ring takes many consumers
+    bool critical;            ///< domain_traits::critical
+    bool has_clock;           ///< the traits' clock is not no_clock
+    bool conflatable;         ///< every event type trivially copyable and with a key
+};
+
+inline void validate(const partition_config& c, std::string_view name, const partition_facts& f) {
     const auto fail = [&](const char* what) {
         throw std::invalid_argument("admf: partition " + std::string(name) + ": " + what);
     };
@@ -78,14 +85,19 @@ inline void validate(const partition_config& c, std::string_view name, bool mult
     if (c.max_wait.count() < 0) {
         fail("max_wait must not be negative");
     }
-    if (c.max_wait.count() > 0 && !has_clock) {
+    if (c.max_wait.count() > 0 && !f.has_clock) {
         fail("max_wait needs a clock to measure it: the traits' clock is no_clock");
     }
-    if (c.on_full == backpressure::drop_oldest && critical) {
-        fail("backpressure::drop_oldest on a critical partition (orders and fills are never "
-             "dropped; see domain_traits::critical)");
+    if ((c.on_full == backpressure::drop_oldest || c.on_full == backpressure::conflate) &&
+        f.critical) {
+        fail("backpressure::drop_oldest or conflate on a critical partition (orders and fills "
+             "are never dropped or replaced; see domain_traits::critical)");
     }
-    if (c.on_full == backpressure::drop_oldest && !multi_consumer_ring) {
+    if (c.on_full == backpressure::conflate && !f.conflatable) {
+        fail("backpressure::conflate needs every event type of the partition trivially "
+             "copyable and with a key (event_traits<E>::key): it keeps the newest per key");
+    }
+    if (c.on_full == backpressure::drop_oldest && !f.multi_consumer_ring) {
         fail("backpressure::drop_oldest needs a ring publishers may pop from "
              "(producer_mode = producers::many with a multi-consumer ring)");
     }
@@ -157,10 +169,13 @@ public:
           limits_(batching_type::limits({config_.max_batch, config_.max_wait})) {
         const std::size_t first_dispatcher = args.first_dispatcher;
         validate(config_, domain_name(Domain),
-                 config_.producer_mode == producers::many &&
-                     lane_type::mpmc_type::consumer_mode == consumers::many,
-                 domain_traits<std::remove_cv_t<decltype(Domain)>>::critical(Domain),
-                 !std::is_same_v<clock, no_clock>);
+                 partition_facts{
+                     .multi_consumer_ring = config_.producer_mode == producers::many &&
+                                            lane_type::mpmc_type::consumer_mode == consumers::many,
+                     .critical = domain_traits<std::remove_cv_t<decltype(Domain)>>::critical(Domain),
+                     .has_clock = !std::is_same_v<clock, no_clock>,
+                     .conflatable = conflatable_v<slot_type> && (event_has_key_v<Es> && ...),
+                 });
         lanes_.reserve(config_.lanes);
         for (std::size_t i = 0; i != config_.lanes; ++i) {
             lanes_.push_back(std::make_unique<lane_type>(config_, static_cast<std::uint32_t>(i)));
@@ -332,6 +347,7 @@ public:
             s.delivered += l->delivered.load(std::memory_order_acquire);
             s.discarded += l->discarded.load(std::memory_order_acquire);
             s.dropped += l->dropped();
+            s.conflated += l->conflated();
             s.rejected += l->rejected.load(std::memory_order_acquire);
             s.timed_out += l->timed_out.load(std::memory_order_acquire);
             s.refused += l->refused.load(std::memory_order_acquire);
@@ -353,7 +369,7 @@ public:
         }
         // Publishes under way count as published: they are claimed or about to be.
         s.published = attempts - std::min(attempts, s.rejected + s.timed_out + s.refused);
-        const auto gone = s.delivered + s.discarded + s.dropped;
+        const auto gone = s.delivered + s.discarded + s.dropped + s.conflated;
         s.backlog = s.published > gone ? s.published - gone : 0;
         s.handler_errors = handler_errors_.load(std::memory_order_relaxed);
         return s;
@@ -455,6 +471,7 @@ private:
         publish_result r = publish_result::accepted;
         switch (config_.on_full) {
         case backpressure::reject:
+        case backpressure::conflate: // full only when a new key finds every key slot taken
             r = publish_result::full;
             break;
         case backpressure::drop_oldest:
@@ -667,6 +684,7 @@ private:
 
         std::size_t take(std::size_t q, std::size_t max) noexcept {
             std::size_t discarded = 0;
+            std::size_t calls = 0; // events handed over: a conflated position may hold none
             // Queue time per level: one clock read per take, shared by the events it takes.
             constexpr bool timed = !std::is_same_v<clock, no_clock>;
             const std::int64_t taken_at = timed ? clock::now() : 0;
@@ -674,6 +692,7 @@ private:
             const std::size_t n = l.consume(
                 q,
                 [&](slot_type& s, bool end_of_batch) noexcept {
+                    ++calls;
                     // Per event: stop(discard) also cuts a batch short (read-mostly line).
                     if (discard || self.control_.discard.load(std::memory_order_relaxed)) {
                         discard = true;
@@ -709,7 +728,7 @@ private:
                         }
                     }
                 }
-                l.count_taken(q, n, discarded);
+                l.count_taken(q, n, calls - discarded, discarded);
             }
             return n;
         }
