@@ -150,19 +150,35 @@ constexpr double bar_batching = 2.0;
 
 // ---- configuration ----------------------------------------------------------------------------
 
+/// Where the isolation rows' quote publisher runs (everything else stays put).
+/// split: beside the worker that handles quotes, so the flood has one CPU and the orders
+/// (publisher and the partitioned bus's order worker) the other. publishers: beside the
+/// order publisher, so the worker that handles quotes has a CPU of its own.
+enum class placement : unsigned char { split, publishers };
+
+[[nodiscard]] const char* placement_name(placement p) noexcept {
+    return p == placement::split ? "split" : "publishers";
+}
+
 struct run_config {
     std::chrono::milliseconds sample{1000};        // orders are recorded for this long
     std::chrono::microseconds order_gap{20};       // one order per gap (paced on the clock)
     std::chrono::nanoseconds quote_work{300};      // the quote handler spins this long
     std::size_t warmup_orders = 200;               // unrecorded, after the flood saturates
     std::size_t capacity = 4096;                   // every lane ring
-    admf::wait_kind wait = admf::wait_kind::blocking;
+    admf::wait_kind wait = admf::wait_kind::yielding;
     std::chrono::milliseconds stall_timeout{5000}; // no progress this long: abandoned
     std::chrono::milliseconds throughput_sample{200}; // batching rows: the producer publishes
     std::size_t publish_batch = 64;                // batching rows, batch64: publish_batch size
     std::size_t max_batch = 256;                   // batching rows: partition_config::max_batch
-    int worker_cpu = 0;    // the worker(s) that handle quotes, alone on their CPU
-    int publisher_cpu = 1; // both publishers, and the partitioned bus's order worker
+    std::size_t prefill = std::size_t{1} << 20;    // batching rows, prefilled: events queued
+    int flood_cpu = 0; // the worker that handles quotes (and, placement split, their publisher)
+    int order_cpu = 1; // the order publisher and the partitioned bus's order worker
+    placement layout = placement::split;
+
+    [[nodiscard]] int quote_publisher_cpu() const noexcept {
+        return layout == placement::split ? flood_cpu : order_cpu;
+    }
 };
 
 /// Spins on the bus clock for `work`: the market-data handler's "strategy" (a fixed cost
@@ -230,7 +246,8 @@ struct flood_result {
     std::string problem;
 };
 
-/// The sample's two publishers, both on cfg.publisher_cpu. The quote publisher publishes
+/// The sample's two publishers: the quote publisher on cfg.quote_publisher_cpu(), the order
+/// publisher on cfg.order_cpu. The quote publisher publishes
 /// seq 0, 1, 2... as fast as `publish_quote` accepts until told to stop. The order publisher
 /// waits until 2 x capacity quotes were published (the lane is then full and stays so),
 /// publishes warm-up orders, then records for cfg.sample, one order per cfg.order_gap on a
@@ -242,7 +259,7 @@ flood_result run_flood(const run_config& cfg, isolation_state<Layout>& st,
     flood_result r;
     std::string quote_problem;
     std::thread quoter([&] {
-        pin_this_thread(cfg.publisher_cpu);
+        pin_this_thread(cfg.quote_publisher_cpu());
         std::uint64_t seq = 0;
         while (!st.stop_quotes.value.load(std::memory_order_relaxed)) {
             if (!publish_quote(make_quote<Layout>(seq))) {
@@ -256,7 +273,7 @@ flood_result run_flood(const run_config& cfg, isolation_state<Layout>& st,
         r.quotes_sent = seq;
     });
     std::thread orderer([&] {
-        pin_this_thread(cfg.publisher_cpu);
+        pin_this_thread(cfg.order_cpu);
         const auto stop_flood = [&] {
             st.stop_quotes.value.store(true, std::memory_order_relaxed);
         };
@@ -400,8 +417,8 @@ void check_stats(isolation_sample& s, const admf::partition_stats& st, std::uint
 }
 
 /// One isolation sample on an admf bus over `Layout`. The worker that handles quotes (the
-/// market-data partition's, or the shared bus's only one) runs alone on cfg.worker_cpu; the
-/// partitioned bus's order worker runs on cfg.publisher_cpu, beside both publishers.
+/// market-data partition's, or the shared bus's only one) runs on cfg.flood_cpu; the
+/// partitioned bus's order worker on cfg.order_cpu, beside the order publisher.
 template <class Layout>
 isolation_sample run_admf_isolation(const run_config& cfg, bool faulty = false) {
     using Q = quote<Layout>;
@@ -410,10 +427,10 @@ isolation_sample run_admf_isolation(const run_config& cfg, bool faulty = false) 
     typename bus_type::config_type config;
     constexpr bool is_partitioned = std::is_same_v<Layout, partitioned>;
     if constexpr (is_partitioned) {
-        config[admf::domain::market_data] = lane_config(cfg, cfg.worker_cpu);
-        config[admf::domain::order] = lane_config(cfg, cfg.publisher_cpu);
+        config[admf::domain::market_data] = lane_config(cfg, cfg.flood_cpu);
+        config[admf::domain::order] = lane_config(cfg, cfg.order_cpu);
     } else {
-        config[one_queue::all] = lane_config(cfg, cfg.worker_cpu);
+        config[one_queue::all] = lane_config(cfg, cfg.flood_cpu);
     }
     const std::size_t expected =
         static_cast<std::size_t>(cfg.sample / cfg.order_gap) + cfg.warmup_orders + 1024;
@@ -441,7 +458,7 @@ isolation_sample run_admf_isolation(const run_config& cfg, bool faulty = false) 
     return s;
 }
 
-/// The naive mutex+condvar bus: one unbounded deque, one worker on cfg.worker_cpu. It has no
+/// The naive mutex+condvar bus: one unbounded deque, one worker on cfg.flood_cpu. It has no
 /// bound of its own, so the quote publisher keeps at most cfg.capacity quotes queued (it
 /// yields while handled + capacity <= sent), as block back-pressure does on the admf buses.
 isolation_sample run_naive_isolation(const run_config& cfg) {
@@ -454,7 +471,7 @@ isolation_sample run_naive_isolation(const run_config& cfg) {
     const auto work = cfg.quote_work;
     bus->subscribe<Q>([s = st.get(), work](const Q& q) { s->on_quote(q, work); });
     bus->subscribe<O>([s = st.get()](const O& o) { s->on_order(o); });
-    bus->start(cfg.worker_cpu);
+    bus->start(cfg.flood_cpu);
     auto* b = bus.get();
     auto* s = st.get();
     const std::uint64_t bound = cfg.capacity;
@@ -512,19 +529,22 @@ struct alignas(admf::false_sharing_range) bar_tally {
 enum class handler_form { per_event, batch };
 
 /// admf::basic_bus<Traits, bar64>: one partition, 1 lane (producers::single), 1 worker on
-/// cfg.worker_cpu, max_batch cfg.max_batch, max_wait 0; the producer on cfg.publisher_cpu.
+/// cfg.flood_cpu, max_batch cfg.max_batch, max_wait 0; the producer on cfg.order_cpu.
+/// No `mode` (prefilled): this thread publishes cfg.prefill events into a lane that holds
+/// them all before start(); the figure is then the worker's alone: start() -> all handled.
 template <class Traits>
-rate_sample run_batching(const run_config& cfg, handler_form form, publish_mode mode) {
+rate_sample run_batching(const run_config& cfg, handler_form form,
+                         std::optional<publish_mode> mode) {
     admf::bus_config config;
     auto& p = config[admf::domain::market_data];
-    p.capacity = cfg.capacity;
+    p.capacity = mode ? cfg.capacity : cfg.prefill;
     p.lanes = 1;
     p.workers = 1;
     p.producer_mode = admf::producers::single;
     p.wait = cfg.wait;
     p.max_batch = cfg.max_batch;
-    if (cfg.worker_cpu >= 0) {
-        p.cpus = {cfg.worker_cpu};
+    if (cfg.flood_cpu >= 0) {
+        p.cpus = {cfg.flood_cpu};
     }
     auto bus = std::make_unique<admf::basic_bus<Traits, bar64>>(config);
     auto t = std::make_unique<bar_tally>();
@@ -533,25 +553,54 @@ rate_sample run_batching(const run_config& cfg, handler_form form, publish_mode 
     if (form == handler_form::per_event) {
         sub = bus->template subscribe<bar64>([t = t.get()](const bar64& e) { (*t)(e); });
     } else {
-        sub = bus->template subscribe<bar64>([t = t.get(), &largest](std::span<const bar64> batch) {
+        auto each = [t = t.get(), &largest](std::span<const bar64> batch) {
             largest = std::max<std::uint64_t>(largest, batch.size());
             for (const bar64& e : batch) {
                 (*t)(e);
             }
-        });
+        };
+        sub = bus->template subscribe<bar64>(each);
     }
-    bus->start();
     auto* b = bus.get();
-    const producer_result pr = produce_events<bar64>(
-        {cfg.throughput_sample, cfg.publish_batch, cfg.publisher_cpu, cfg.stall_timeout}, mode,
-        [](std::uint64_t seq) { return bar64::make(make_tag(0, seq)); },
-        [b](const bar64& e) { return b->publish(e) == admf::publish_result::accepted; },
-        [b](std::span<const bar64> events) {
+    const auto make = [](std::uint64_t seq) { return bar64::make(make_tag(0, seq)); };
+    producer_result pr;
+    if (mode) {
+        bus->start();
+        pr = produce_events<bar64>(
+            {cfg.throughput_sample, cfg.publish_batch, cfg.order_cpu, cfg.stall_timeout}, *mode,
+            make, [b](const bar64& e) { return b->publish(e) == admf::publish_result::accepted; },
+            [b](std::span<const bar64> events) {
+                std::size_t accepted = 0;
+                (void)b->publish_batch(events, &accepted);
+                return accepted;
+            },
+            t->handled);
+    } else {
+        std::vector<bar64> buffer(cfg.publish_batch);
+        while (pr.sent < cfg.prefill) {
+            const std::size_t n = std::min<std::size_t>(buffer.size(), cfg.prefill - pr.sent);
+            for (std::size_t i = 0; i != n; ++i) {
+                buffer[i] = make(pr.sent + i);
+            }
             std::size_t accepted = 0;
-            (void)b->publish_batch(events, &accepted);
-            return accepted;
-        },
-        t->handled);
+            (void)b->publish_batch(std::span<const bar64>(buffer.data(), n), &accepted);
+            pr.sent += accepted;
+            if (accepted != n) {
+                ++pr.violations;
+                pr.problem = "prefill: a publish was not accepted after " + std::to_string(pr.sent);
+                break;
+            }
+        }
+        const auto start = bench_clock::now();
+        bus->start();
+        if (!await(cfg.stall_timeout,
+                   [&] { return t->handled.load(std::memory_order_acquire) == pr.sent; })) {
+            ++pr.violations;
+            pr.problem = "missing: handled " + std::to_string(t->handled.load()) + " of " +
+                         std::to_string(pr.sent);
+        }
+        pr.seconds = std::chrono::duration<double>(bench_clock::now() - start).count();
+    }
     bus->stop();
     rate_sample s =
         finish_sample(pr, t->handled.load(std::memory_order_acquire), t->finish(pr.sent));
@@ -578,7 +627,7 @@ rate_sample run_batching(const run_config& cfg, handler_form form, publish_mode 
 //   key       partitioned_bus, shared_bus, naive_bus
 //   scenario  "isolation": order latency under a market-data flood
 //   payload   32 (both events)
-//   mode      the admf buses' wait strategy ("blocking", or --wait's)
+//   mode      the admf buses' wait strategy ("yielding", or --wait's)
 // extra: quotes_m_per_s (quotes handled per second while orders were recorded) and
 // quotes_queued_at_order (median quotes published, not yet handled, as each order was).
 
@@ -604,10 +653,15 @@ void add_isolation_rows(std::vector<bench_case<run_config>>& cases, admf::wait_k
 
 // Batching rows: key per_event_handler / batch_handler (default traits:
 // size_or_timeout_batching) and per_event_no_batching (no_batching traits); scenario
-// "batching"; payload 64; mode "single" (publish per event) or "batch64" (publish_batch).
+// "batching"; payload 64; mode "single" (publish per event), "batch64" (publish_batch) or
+// "prefilled" (the worker alone, on a lane filled before start()).
 void add_batching_rows(std::vector<bench_case<run_config>>& cases) {
-    for (const publish_mode mode : {publish_mode::single, publish_mode::batch}) {
-        const std::string m = mode == publish_mode::single ? "single" : "batch64";
+    using mode_t = std::optional<publish_mode>;
+    for (const mode_t mode :
+         {mode_t{publish_mode::single}, mode_t{publish_mode::batch}, mode_t{}}) {
+        const std::string m = !mode                          ? "prefilled"
+                              : *mode == publish_mode::single ? "single"
+                                                              : "batch64";
         auto add = [&](std::string key, std::string display, auto run) {
             cases.push_back({make_row("BM_" + key + "_batching/64/" + m, key, std::move(display),
                                       "batching", 64, m, row_kind::throughput),
@@ -616,15 +670,15 @@ void add_batching_rows(std::vector<bench_case<run_config>>& cases) {
                              }});
         };
         add("per_event_handler", "per-event handler (size_or_timeout)",
-            [](const run_config& cfg, publish_mode pm) {
+            [](const run_config& cfg, mode_t pm) {
                 return run_batching<admf::default_bus_traits>(cfg, handler_form::per_event, pm);
             });
         add("batch_handler", "batch handler, std::span (size_or_timeout)",
-            [](const run_config& cfg, publish_mode pm) {
+            [](const run_config& cfg, mode_t pm) {
                 return run_batching<admf::default_bus_traits>(cfg, handler_form::batch, pm);
             });
         add("per_event_no_batching", "per-event handler (no_batching)",
-            [](const run_config& cfg, publish_mode pm) {
+            [](const run_config& cfg, mode_t pm) {
                 return run_batching<no_batching_traits>(cfg, handler_form::per_event, pm);
             });
     }
@@ -677,7 +731,7 @@ ratio percentile_ratio(std::string what, const bench_row& ours, const bench_row&
 
 std::vector<ratio> make_ratios(const std::vector<const bench_row*>& rows) {
     std::vector<ratio> out;
-    for (const char* mode : {"single", "batch64"}) {
+    for (const char* mode : {"single", "batch64", "prefilled"}) {
         const bench_row* batch = find_row(rows, "batch_handler", "batching", mode);
         if (batch == nullptr) {
             continue;
@@ -785,7 +839,7 @@ void print_batching(std::ostream& out, const std::vector<const bench_row*>& rows
             continue;
         }
         const bool bar = q.what == "batch / per-event handler";
-        out << "  " << pad(q.what, 34) << pad(q.context, 24)
+        out << "  " << pad(q.what, 34) << pad(q.context, 28)
             << pad(ratio_cell(&q, bar ? std::optional<double>(bar_batching) : std::nullopt, true),
                    30)
             << "  " << format("%.2f", q.ours) << " vs " << format("%.2f", q.theirs) << " "
@@ -799,7 +853,8 @@ struct options : driver_options {
     std::optional<long> order_gap_us;
     std::optional<long> quote_work_ns;
     std::optional<long> throughput_ms;
-    admf::wait_kind wait = admf::wait_kind::blocking;
+    admf::wait_kind wait = admf::wait_kind::yielding;
+    placement layout = placement::split;
 };
 
 constexpr std::string_view usage = R"(usage: admf-policy-bench [options] [Google Benchmark flags]
@@ -813,11 +868,14 @@ constexpr std::string_view usage = R"(usage: admf-policy-bench [options] [Google
   --order-gap-us=N       isolation: one order per N us (default 20)
   --quote-work-ns=N      isolation: the quote handler spins N ns per quote (default 300)
   --throughput-ms=N      batching: the producer publishes N ms per sample (default 200)
-  --wait=KIND            the admf buses' wait strategy: blocking (default), yielding,
+  --wait=KIND            the admf buses' wait strategy: yielding (default), blocking,
                          backoff, busy_spin
   --seed=N               shuffle seed for the driver (default 20240601)
-  --cpus=A,B             A: the worker that handles quotes; B: both publishers and the
+  --cpus=A,B             A: the worker that handles quotes; B: the order publisher and the
                          partitioned bus's order worker (default: the first two CPUs allowed)
+  --placement=P          isolation: where the quote publisher runs: split (default: on A,
+                         beside the worker that handles quotes) or publishers (on B, beside
+                         the order publisher and the partitioned bus's order worker)
   --list                 print the row names and exit
   --self-test            run only a partitioned bus whose order handler loses one order and
                          duplicates another, to prove the checks catch it (exits 1)
@@ -837,6 +895,10 @@ options parse(int& argc, char** argv) {
         }
         if (starts_with(a, "--throughput-ms=")) {
             o.throughput_ms = parse_number(program, "--throughput-ms", a.substr(16));
+            return true;
+        }
+        if (a == "--placement=split" || a == "--placement=publishers") {
+            o.layout = a == "--placement=split" ? placement::split : placement::publishers;
             return true;
         }
         if (starts_with(a, "--wait=")) {
@@ -868,6 +930,7 @@ int main(int argc, char** argv) {
         cfg.sample = std::chrono::milliseconds(30);
         cfg.warmup_orders = 50;
         cfg.throughput_sample = std::chrono::milliseconds(5);
+        cfg.prefill = std::size_t{1} << 14;
     }
     if (opt.throughput_ms) {
         cfg.throughput_sample = std::chrono::milliseconds(*opt.throughput_ms);
@@ -881,7 +944,8 @@ int main(int argc, char** argv) {
     if (opt.quote_work_ns) {
         cfg.quote_work = std::chrono::nanoseconds(*opt.quote_work_ns);
     }
-    std::tie(cfg.worker_cpu, cfg.publisher_cpu) = choose_cpus(opt);
+    std::tie(cfg.flood_cpu, cfg.order_cpu) = choose_cpus(opt);
+    cfg.layout = opt.layout;
 
     std::vector<bench_case<run_config>> cases = make_cases(cfg.wait, opt.self_test);
     apply_filter(cases, opt.filter);
@@ -892,17 +956,21 @@ int main(int argc, char** argv) {
         return 0;
     }
 
-    const bool pinned = can_pin(program, cfg.worker_cpu, cfg.publisher_cpu);
+    const bool pinned = can_pin(program, cfg.flood_cpu, cfg.order_cpu);
+    const std::string cpu_a = std::to_string(cfg.flood_cpu);
+    const std::string cpu_b = std::to_string(cfg.order_cpu);
     const std::string pinning =
-        std::string(pinned ? "" : "REFUSED, threads unpinned: ") +
-        "the worker that handles quotes (market-data partition; the shared bus's and the naive "
+        std::string(pinned ? "" : "REFUSED, threads unpinned: ") + "placement " +
+        placement_name(cfg.layout) +
+        ": the worker that handles quotes (market-data partition; the shared and the naive "
         "bus's only worker) on CPU " +
-        std::to_string(cfg.worker_cpu) + "; quote publisher, order publisher and the "
-        "partitioned bus's order worker on CPU " + std::to_string(cfg.publisher_cpu) +
-        (cfg.worker_cpu == cfg.publisher_cpu ? " -- ONE CPU ONLY: threads time-share it" : "");
+        cpu_a + ", quote publisher on CPU " + std::to_string(cfg.quote_publisher_cpu()) +
+        ", order publisher and the partitioned bus's order worker on CPU " + cpu_b +
+        "; batching rows: worker on CPU " + cpu_a + ", producer on CPU " + cpu_b +
+        (cfg.flood_cpu == cfg.order_cpu ? " -- ONE CPU ONLY: threads time-share it" : "");
     const std::string wait = wait_name(cfg.wait);
     std::vector<std::pair<std::string, std::string>> context = machine_context(
-        program, opt, cfg.worker_cpu, cfg.publisher_cpu, "worker", "publisher", pinning);
+        program, opt, cfg.flood_cpu, cfg.order_cpu, "flood", "order", pinning);
     context.insert(context.end(), {
         {"#sample_ms", std::to_string(cfg.sample.count())},
         {"#order_gap_us", std::to_string(cfg.order_gap.count())},
@@ -912,10 +980,12 @@ int main(int argc, char** argv) {
         {"#throughput_sample_ms", std::to_string(cfg.throughput_sample.count())},
         {"#publish_batch", std::to_string(cfg.publish_batch)},
         {"#max_batch", std::to_string(cfg.max_batch)},
+        {"#prefill", std::to_string(cfg.prefill)},
         {"batching_rows",
          "64-byte events, 1 producer (producers::single lane), 1 worker; the handler checks, "
          "sums and counts each event, per event or over each std::span; max_wait 0"},
         {"wait", wait},
+        {"placement", placement_name(cfg.layout)},
         {"load_average_at_start", load_average()},
         {"backpressure", "block (every partition)"},
         {"clock", "admf::tsc_clock: order.sent_ns just before publish, read again first thing "
@@ -935,8 +1005,8 @@ int main(int argc, char** argv) {
             std::cerr << program << ": unknown argument '" << argv[1] << "' (see --help)\n";
             return 2;
         }
-        print_machine_header(std::cout, program, cases.size(), opt.interleaved, cfg.worker_cpu,
-                             cfg.publisher_cpu, pinning);
+        print_machine_header(std::cout, program, cases.size(), opt.interleaved, cfg.flood_cpu,
+                             cfg.order_cpu, pinning);
         std::cout << "  isolation one order per " << cfg.order_gap.count()
                   << " us (paced on the clock, yielding), recorded for " << cfg.sample.count()
                   << " ms after " << cfg.warmup_orders << " warm-up orders; quotes as fast as "
@@ -946,7 +1016,8 @@ int main(int argc, char** argv) {
                   << "  batching  producer publishes " << cfg.throughput_sample.count()
                   << " ms (single, or publish_batch of " << cfg.publish_batch
                   << "), then waits for the handler; 64 B events, 1 spsc lane, max_batch "
-                  << cfg.max_batch << ", max_wait 0, wait " << wait << "\n"
+                  << cfg.max_batch << ", max_wait 0, wait " << wait << "; prefilled: "
+                  << cfg.prefill << " events queued before start(), timed start() -> all handled\n"
                   << "  load      " << load_average() << " (1/5/15 min) at start\n"
                   << std::flush;
 
@@ -960,8 +1031,11 @@ int main(int argc, char** argv) {
             (r->scenario == "isolation" ? isolation : batching).push_back(r);
         }
         std::stable_sort(batching.begin(), batching.end(),
-                         [](const bench_row* a, const bench_row* b) {
-                             return a->mode == "single" && b->mode != "single";
+                         [](const bench_row* x, const bench_row* y) {
+                             auto rank = [](const bench_row* r) {
+                                 return r->mode == "single" ? 0 : r->mode == "batch64" ? 1 : 2;
+                             };
+                             return rank(x) < rank(y);
                          });
         if (!isolation.empty()) {
             std::cout << "\nIsolation: order publish -> handler latency (ns) under a market-data "
@@ -977,8 +1051,9 @@ int main(int argc, char** argv) {
                          "64 B events (M events/s; median, min and max over "
                       << opt.interleaved
                       << " interleaved rounds)\nmode single = publish() per event, batch64 = "
-                         "publish_batch() of 64; the handler's work per event is the same in "
-                         "every row\n\n";
+                         "publish_batch() of 64, prefilled = the worker alone on a lane filled "
+                         "before start();\nthe handler's work per event is the same in every "
+                         "row\n\n";
             print_batching(std::cout, batching, ratios);
         }
         std::cout << "\nload average at the end: " << load_average() << " (1/5/15 min)\n"
