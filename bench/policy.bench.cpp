@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <iostream>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -509,6 +510,16 @@ struct alignas(admf::false_sharing_range) bar_tally {
     order_checker<bar64> check{1};
     std::uint64_t sum = 0;
     std::atomic<std::uint64_t> handled{0};
+    // The per-call rows: an aggregate another thread may read, behind a mutex (a book, a
+    // journal buffer): each handler call commits what it summed under one lock.
+    std::mutex book_mutex;
+    std::uint64_t book = 0;
+    bool per_call_ = false;
+
+    void commit(std::uint64_t amount) {
+        const std::lock_guard lock{book_mutex};
+        book += amount;
+    }
 
     void operator()(const bar64& e) noexcept {
         check(e);
@@ -522,11 +533,15 @@ struct alignas(admf::false_sharing_range) bar_tally {
         const std::array<std::uint64_t, 1> sent_by{sent};
         std::uint64_t v = check.finish(sent_by);
         v += sum != (sent == 0 ? 0 : sent * (sent - 1) / 2) ? 1 : 0;
+        v += per_call_ && book != sum ? 1 : 0;
         return v;
     }
 };
 
 enum class handler_form { per_event, batch };
+
+/// What a handler call costs beyond its events: nothing, or a lock around a shared aggregate.
+enum class call_cost { none, locked };
 
 /// admf::basic_bus<Traits, bar64>: one partition, 1 lane (producers::single), 1 worker on
 /// cfg.flood_cpu, max_batch cfg.max_batch, max_wait 0; the producer on cfg.order_cpu.
@@ -534,7 +549,7 @@ enum class handler_form { per_event, batch };
 /// them all before start(); the figure is then the worker's alone: start() -> all handled.
 template <class Traits>
 rate_sample run_batching(const run_config& cfg, handler_form form,
-                         std::optional<publish_mode> mode) {
+                         std::optional<publish_mode> mode, call_cost cost = call_cost::none) {
     admf::bus_config config;
     auto& p = config[admf::domain::market_data];
     p.capacity = mode ? cfg.capacity : cfg.prefill;
@@ -548,15 +563,27 @@ rate_sample run_batching(const run_config& cfg, handler_form form,
     }
     auto bus = std::make_unique<admf::basic_bus<Traits, bar64>>(config);
     auto t = std::make_unique<bar_tally>();
+    t->per_call_ = cost == call_cost::locked;
     std::uint64_t largest = 0; // the largest span the batch handler saw (worker only)
     admf::subscription sub;
+    const bool locked = cost == call_cost::locked;
     if (form == handler_form::per_event) {
-        sub = bus->template subscribe<bar64>([t = t.get()](const bar64& e) { (*t)(e); });
+        sub = bus->template subscribe<bar64>([t = t.get(), locked](const bar64& e) {
+            (*t)(e);
+            if (locked) {
+                t->commit(e.body[0]);
+            }
+        });
     } else {
-        auto each = [t = t.get(), &largest](std::span<const bar64> batch) {
+        auto each = [t = t.get(), &largest, locked](std::span<const bar64> batch) {
             largest = std::max<std::uint64_t>(largest, batch.size());
+            std::uint64_t amount = 0;
             for (const bar64& e : batch) {
                 (*t)(e);
+                amount += e.body[0];
+            }
+            if (locked) {
+                t->commit(amount);
             }
         };
         sub = bus->template subscribe<bar64>(each);
@@ -681,6 +708,17 @@ void add_batching_rows(std::vector<bench_case<run_config>>& cases) {
             [](const run_config& cfg, mode_t pm) {
                 return run_batching<no_batching_traits>(cfg, handler_form::per_event, pm);
             });
+        // The same work per event, plus a mutex-protected commit per handler call.
+        add("per_event_locked", "per-event handler, locked commit per call",
+            [](const run_config& cfg, mode_t pm) {
+                return run_batching<admf::default_bus_traits>(cfg, handler_form::per_event, pm,
+                                                              call_cost::locked);
+            });
+        add("batch_locked", "batch handler, locked commit per call",
+            [](const run_config& cfg, mode_t pm) {
+                return run_batching<admf::default_bus_traits>(cfg, handler_form::batch, pm,
+                                                              call_cost::locked);
+            });
     }
 }
 
@@ -739,6 +777,12 @@ std::vector<ratio> make_ratios(const std::vector<const bench_row*>& rows) {
         if (const bench_row* per_event = find_row(rows, "per_event_handler", "batching", mode)) {
             out.push_back(percentile_ratio("batch / per-event handler", *batch, *per_event,
                                            &bench_row::mitems_per_s, "M items/s"));
+        }
+        if (const bench_row* locked = find_row(rows, "batch_locked", "batching", mode)) {
+            if (const bench_row* per_event = find_row(rows, "per_event_locked", "batching", mode)) {
+                out.push_back(percentile_ratio("batch / per-event, locked commit", *locked,
+                                               *per_event, &bench_row::mitems_per_s, "M items/s"));
+            }
         }
         if (const bench_row* one = find_row(rows, "per_event_no_batching", "batching", mode)) {
             out.push_back(percentile_ratio("batch / per-event, no_batching", *batch, *one,

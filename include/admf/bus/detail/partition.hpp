@@ -386,7 +386,8 @@ private:
     // One per lane, owned by the lane's worker; flush() reads the two counters.
     struct lane_batches {
         std::tuple<batch_buffer<Es>...> buffers;
-        std::size_t held = 0; // events in the buffers now
+        std::size_t held = 0;              // events in the buffers now
+        std::uint64_t gathered_here = 0;   // events gathered so far; `gathered` lags a take
         alignas(false_sharing_range) std::atomic<std::uint64_t> gathered{0};
         std::atomic<std::uint64_t> batched{0};
     };
@@ -587,12 +588,12 @@ private:
     // Owner only. Gathers `e` for E's batch handlers (size_or_timeout_batching), or hands it
     // to them alone, in place (no_batching).
     template <class E>
-    ADMF_ALWAYS_INLINE void to_batch_handlers(lane_batches& b, const E& e, std::int64_t time,
-                                              std::size_t& errors) noexcept {
+    ADMF_ALWAYS_INLINE void to_batch_handlers(lane_batches& b, const auto* table, const E& e,
+                                              std::int64_t time, std::size_t& errors) noexcept {
         if constexpr (!batching_type::gathers) {
             errors += registry_.dispatch_batch(std::span<const E>(&e, 1));
         } else {
-            if (!registry_.template has_batch_handlers<E>()) {
+            if (table == nullptr || table->batches.empty()) {
                 return;
             }
             auto& buf = std::get<batch_buffer<E>>(b.buffers);
@@ -601,7 +602,7 @@ private:
             }
             buf.events.push_back(e);
             ++b.held;
-            lane_type::bump(b.gathered, 1);
+            ++b.gathered_here; // published to `gathered` once per take
             if (buf.events.size() >= limits_.max_batch) {
                 deliver(b, buf, errors);
             }
@@ -711,8 +712,10 @@ private:
                     }
                     std::visit(
                         [&](const auto& e) {
-                            errors += self.registry_.dispatch(e, info);
-                            self.to_batch_handlers(batches, e, s.publish_time, errors);
+                            using E = std::decay_t<decltype(e)>;
+                            const auto* table = self.registry_.template table_of<E>();
+                            errors += self.registry_.dispatch(table, e, info);
+                            self.to_batch_handlers(batches, table, e, s.publish_time, errors);
                         },
                         s.event);
                 },
@@ -727,6 +730,10 @@ private:
                             c.queue_time_max.store(longest[level], std::memory_order_relaxed); // a gauge
                         }
                     }
+                }
+                if (batches.gathered_here != batches.gathered.load(std::memory_order_relaxed)) {
+                    // Before count_taken's release of `taken`: flush() reads taken, then this.
+                    batches.gathered.store(batches.gathered_here, std::memory_order_release);
                 }
                 l.count_taken(q, n, calls - discarded, discarded);
             }

@@ -196,10 +196,21 @@ public:
     /// how many threw. Never throws.
     template <class E>
     std::size_t dispatch(const E& e, const event_info& info) noexcept {
+        return dispatch(table_of<E>(), e, info);
+    }
+
+    /// Dispatcher only, inside a dispatch_round: E's current table (null: no handler). Valid
+    /// until the round ends.
+    template <class E>
+    [[nodiscard]] const handler_table<E>* table_of() const noexcept {
         // Acquire pairs with the writer's release store of the table; the round's
         // light_fence orders this load after the round's start (quiescence.hpp).
-        const handler_table<E>* table =
-            std::get<table_slot<E>>(tables_).current.load(std::memory_order_acquire);
+        return std::get<table_slot<E>>(tables_).current.load(std::memory_order_acquire);
+    }
+
+    /// As dispatch(e, info), with the table table_of<E>() returned in this round.
+    template <class E>
+    std::size_t dispatch(const handler_table<E>* table, const E& e, const event_info& info) noexcept {
         if (table == nullptr) {
             return 0;
         }
