@@ -522,10 +522,18 @@ struct alignas(admf::false_sharing_range) bar_tally {
     }
 
     void operator()(const bar64& e) noexcept {
+        take(e);
+        progress(1);
+    }
+    /// The per-event work alone: check and sum.
+    void take(const bar64& e) noexcept {
         check(e);
         sum += e.body[0];
+    }
+    /// Publishes progress to the thread that waits for it (the producer).
+    void progress(std::uint64_t n) noexcept {
         // Single writer: a plain store (release pairs with the producer's acquire).
-        handled.store(handled.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+        handled.store(handled.load(std::memory_order_relaxed) + n, std::memory_order_release);
     }
 
     /// After the run: sequences 0..sent-1 were published; the violations found.
@@ -540,8 +548,11 @@ struct alignas(admf::false_sharing_range) bar_tally {
 
 enum class handler_form { per_event, batch };
 
-/// What a handler call costs beyond its events: nothing, or a lock around a shared aggregate.
-enum class call_cost { none, locked };
+/// What a handler call costs beyond its events: `none` (progress is published per event by
+/// both forms), `progress` (published once per call: per event for the per-event handler,
+/// per batch for the batch handler), or `locked` (progress per event, plus a commit of the
+/// call's sum under a mutex, as a book or journal shared with a reader would be).
+enum class call_cost { none, progress, locked };
 
 /// admf::basic_bus<Traits, bar64>: one partition, 1 lane (producers::single), 1 worker on
 /// cfg.flood_cpu, max_batch cfg.max_batch, max_wait 0; the producer on cfg.order_cpu.
@@ -575,12 +586,20 @@ rate_sample run_batching(const run_config& cfg, handler_form form,
             }
         });
     } else {
-        auto each = [t = t.get(), &largest, locked](std::span<const bar64> batch) {
+        const bool per_call_progress = cost == call_cost::progress;
+        auto each = [t = t.get(), &largest, locked, per_call_progress](std::span<const bar64> batch) {
             largest = std::max<std::uint64_t>(largest, batch.size());
             std::uint64_t amount = 0;
             for (const bar64& e : batch) {
-                (*t)(e);
+                if (per_call_progress) {
+                    t->take(e);
+                } else {
+                    (*t)(e);
+                }
                 amount += e.body[0];
+            }
+            if (per_call_progress) {
+                t->progress(batch.size());
             }
             if (locked) {
                 t->commit(amount);
@@ -708,6 +727,13 @@ void add_batching_rows(std::vector<bench_case<run_config>>& cases) {
             [](const run_config& cfg, mode_t pm) {
                 return run_batching<no_batching_traits>(cfg, handler_form::per_event, pm);
             });
+        // Progress published once per call (per event for a per-event handler: the row
+        // above is its baseline).
+        add("batch_progress", "batch handler, progress per call",
+            [](const run_config& cfg, mode_t pm) {
+                return run_batching<admf::default_bus_traits>(cfg, handler_form::batch, pm,
+                                                              call_cost::progress);
+            });
         // The same work per event, plus a mutex-protected commit per handler call.
         add("per_event_locked", "per-event handler, locked commit per call",
             [](const run_config& cfg, mode_t pm) {
@@ -777,6 +803,12 @@ std::vector<ratio> make_ratios(const std::vector<const bench_row*>& rows) {
         if (const bench_row* per_event = find_row(rows, "per_event_handler", "batching", mode)) {
             out.push_back(percentile_ratio("batch / per-event handler", *batch, *per_event,
                                            &bench_row::mitems_per_s, "M items/s"));
+        }
+        if (const bench_row* progress = find_row(rows, "batch_progress", "batching", mode)) {
+            if (const bench_row* per_event = find_row(rows, "per_event_handler", "batching", mode)) {
+                out.push_back(percentile_ratio("batch / per-event, progress", *progress,
+                                               *per_event, &bench_row::mitems_per_s, "M items/s"));
+            }
         }
         if (const bench_row* locked = find_row(rows, "batch_locked", "batching", mode)) {
             if (const bench_row* per_event = find_row(rows, "per_event_locked", "batching", mode)) {

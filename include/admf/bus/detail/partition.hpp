@@ -22,6 +22,7 @@
 #include <admf/bus/bus_config.hpp>
 #include <admf/bus/bus_stats.hpp>
 #include <admf/bus/detail/any_wait.hpp>
+#include <admf/bus/detail/batch_buffer.hpp>
 #include <admf/bus/detail/lane.hpp>
 #include <admf/bus/detail/quiescence.hpp>
 #include <admf/bus/detail/type_list.hpp>
@@ -183,7 +184,7 @@ public:
         batches_ = std::make_unique<lane_batches[]>(config_.lanes);
         if constexpr (batching_type::gathers) {
             for (std::size_t i = 0; i != config_.lanes; ++i) {
-                std::apply([&](auto&... b) { (b.events.reserve(limits_.max_batch), ...); },
+                std::apply([&](auto&... b) { (b.reserve(limits_.max_batch), ...); },
                            batches_[i].buffers);
             }
         }
@@ -378,11 +379,6 @@ public:
 private:
     static constexpr std::int64_t never = std::numeric_limits<std::int64_t>::max();
 
-    template <class E>
-    struct batch_buffer {
-        std::vector<E> events;       // reserved to max_batch: push_back never allocates
-        std::int64_t first_time = 0; // publish time of events.front()
-    };
     // One per lane, owned by the lane's worker; flush() reads the two counters.
     struct lane_batches {
         std::tuple<batch_buffer<Es>...> buffers;
@@ -597,13 +593,10 @@ private:
                 return;
             }
             auto& buf = std::get<batch_buffer<E>>(b.buffers);
-            if (buf.events.empty()) {
-                buf.first_time = time;
-            }
-            buf.events.push_back(e);
+            buf.push(e, time);
             ++b.held;
             ++b.gathered_here; // published to `gathered` once per take
-            if (buf.events.size() >= limits_.max_batch) {
+            if (buf.size() >= limits_.max_batch) {
                 deliver(b, buf, errors);
             }
         }
@@ -612,9 +605,9 @@ private:
     // Owner only, inside a dispatch_round: one buffer to the batch handlers.
     template <class E>
     void deliver(lane_batches& b, batch_buffer<E>& buf, std::size_t& errors) noexcept {
-        const std::size_t n = buf.events.size();
-        errors += registry_.dispatch_batch(std::span<const E>(buf.events));
-        buf.events.clear();
+        const std::size_t n = buf.size();
+        errors += registry_.dispatch_batch(buf.events());
+        buf.clear();
         b.held -= n;
         lane_type::bump(b.batched, n); // release: flush() reads it after the handlers returned
     }
@@ -629,7 +622,7 @@ private:
         const std::int64_t oldest_allowed = hold ? clock::now() - limits_.max_wait.count() : never;
         std::apply(
             [&](auto&... buf) {
-                ((!buf.events.empty() && buf.first_time <= oldest_allowed ? deliver(b, buf, errors)
+                ((!buf.empty() && buf.first_time() <= oldest_allowed ? deliver(b, buf, errors)
                                                                           : void()),
                  ...);
             },
@@ -657,9 +650,9 @@ private:
             }
             std::apply(
                 [&](const auto&... buf) {
-                    ((due = buf.events.empty()
+                    ((due = buf.empty()
                                 ? due
-                                : std::min(due, buf.first_time + limits_.max_wait.count())),
+                                : std::min(due, buf.first_time() + limits_.max_wait.count())),
                      ...);
                 },
                 b.buffers);
