@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# The one benchmark command (bench/README.md): installs dependencies, builds admf-ring-bench
-# and admf-bus-bench in build/bench (Release: CMake's default -O3 -DNDEBUG, no -march=native,
+# The one benchmark command (bench/README.md): installs dependencies, builds admf-ring-bench,
+# admf-bus-bench and admf-policy-bench in build/bench (Release: CMake's default -O3 -DNDEBUG, no -march=native,
 # so reports are comparable across machines of one CPU model), runs each one's interleaved
-# driver in turn, prints their tables and writes build/bench/ring-bench.json and
-# build/bench/bus-bench.json.
+# driver in turn, prints their tables and writes build/bench/ring-bench.json,
+# build/bench/bus-bench.json and build/bench/policy-bench.json.
 #
-#   scripts/bench.sh [ROUNDS] [ring|bus] [extra benchmark flags...]   (default ROUNDS: 7)
+#   scripts/bench.sh [ROUNDS] [ring|bus|policy] [extra benchmark flags...]   (default ROUNDS: 7)
 #
 #   e.g. scripts/bench.sh 9 --filter=spsc      9 rounds of both, only rows matching spsc
 #        scripts/bench.sh bus                  only admf-bus-bench
@@ -25,11 +25,11 @@ if [[ $# -gt 0 && $1 =~ ^[0-9]+$ ]]; then
     shift
 fi
 if ((rounds < 1)); then
-    echo "usage: scripts/bench.sh [ROUNDS] [ring|bus] [benchmark flags...]" >&2
+    echo "usage: scripts/bench.sh [ROUNDS] [ring|bus|policy] [benchmark flags...]" >&2
     exit 2
 fi
-benches=(ring bus)
-if [[ $# -gt 0 && ($1 == ring || $1 == bus) ]]; then
+benches=(ring bus policy)
+if [[ $# -gt 0 && ($1 == ring || $1 == bus || $1 == policy) ]]; then
     benches=("$1")
     shift
 fi
