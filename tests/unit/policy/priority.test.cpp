@@ -239,3 +239,41 @@ TEST_CASE("priority policies: backlog and queue time are kept per level", "[poli
     }
     CHECK(bus.stats().total().level(admf::priority::medium).delivered == 50);
 }
+
+TEST_CASE("strict_priority: low's starvation is exposed in its per-level queue time and backlog",
+          "[policy][priority]") {
+    admf::bus_config cfg;
+    cfg[admf::domain::signal].capacity = 4096;
+    admf::basic_bus<traits_with<admf::strict_priority>, job> bus{cfg};
+    gate g;
+    std::atomic<std::uint64_t> highs{0};
+    admf::partition_stats while_high{};
+    std::atomic<bool> sampled{false};
+    auto sub = bus.subscribe<job>([&](const job& j, const admf::event_info& info) {
+        if (j.seq == 0) {
+            g.wait();
+            return;
+        }
+        if (info.level == admf::priority::high && highs.fetch_add(1) == 1000 && !sampled.load()) {
+            while_high = bus.stats().partition(admf::domain::signal); // mid-flow of highs
+            sampled.store(true);
+        }
+    });
+    bus.start();
+    REQUIRE(bus.publish(job{0}, admf::priority::high) == admf::publish_result::accepted);
+    g.await_entered();
+    REQUIRE(bus.publish(job{1}, admf::priority::low) == admf::publish_result::accepted); // first in
+    for (std::uint64_t i = 2; i != 3000; ++i) {
+        REQUIRE(bus.publish(job{i}, admf::priority::high) == admf::publish_result::accepted);
+    }
+    g.open();
+    bus.flush();
+    REQUIRE(sampled.load());
+    // While highs flowed, the low event (published before all of them) was still queued.
+    CHECK(while_high.level(admf::priority::low).backlog == 1);
+    CHECK(while_high.level(admf::priority::low).delivered == 0);
+    const auto s = bus.stats().partition(admf::domain::signal);
+    // Published first, taken last: it waited at least as long as any high event did.
+    CHECK(s.level(admf::priority::low).delivered == 1);
+    CHECK(s.level(admf::priority::low).queue_time_max >= s.level(admf::priority::high).queue_time_max);
+}
