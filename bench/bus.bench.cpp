@@ -165,6 +165,10 @@ using bench_clock = std::chrono::steady_clock;
 struct weighted_traits : admf::default_bus_traits {
     using priority_policy = admf::weighted_priority;
 };
+/// default_bus_traits with strict_priority lanes (three rings per lane, high first).
+struct strict_traits : admf::default_bus_traits {
+    using priority_policy = admf::strict_priority;
+};
 
 struct no_clock_traits : admf::default_bus_traits {
     using clock = admf::no_clock;
@@ -600,22 +604,26 @@ void add_payload_rows(std::vector<bench_case<run_config>>& cases, bool latency) 
                                  }});
             }
         }
-        // weighted_priority on the same stream, all events one priority (nothing competes):
-        // its cost against no_priority (issue [3/7] bar: <= 10%).
-        for (const auto lane : lanes) {
-            const auto wait = admf::wait_kind::busy_spin;
-            const std::string key = bus_key(lane, wait) + "_weighted";
-            cases.push_back({make_row("BM_" + key + "_1p1c/" + size + "/" + m, key,
-                                      std::string("admf::bus ") +
-                                          (lane == admf::producers::single ? "spsc" : "mpsc") +
-                                          ", busy_spin, weighted",
-                                      "1p1c", bytes, m,
-                                      row_kind::throughput),
-                             [lane, wait, mode](const run_config& cfg, bench_row& row) {
-                                 record(row, run_bus_throughput<E, weighted_traits>(cfg, lane, wait,
-                                                                                   mode));
-                             }});
-        }
+        // weighted_priority and strict_priority on the same stream, all events one priority
+        // (nothing competes): their cost against no_priority (issue [3/7] bar for weighted:
+        // <= 10%).
+        const auto add_policy = [&]<class Traits>(const std::string& name) {
+            for (const auto lane : lanes) {
+                const auto wait = admf::wait_kind::busy_spin;
+                const std::string key = bus_key(lane, wait) + "_" + name;
+                cases.push_back(
+                    {make_row("BM_" + key + "_1p1c/" + size + "/" + m, key,
+                              std::string("admf::bus ") +
+                                  (lane == admf::producers::single ? "spsc" : "mpsc") +
+                                  ", busy_spin, " + name,
+                              "1p1c", bytes, m, row_kind::throughput),
+                     [lane, wait, mode](const run_config& cfg, bench_row& row) {
+                         record(row, run_bus_throughput<E, Traits>(cfg, lane, wait, mode));
+                     }});
+            }
+        };
+        add_policy.template operator()<weighted_traits>("weighted");
+        add_policy.template operator()<strict_traits>("strict");
         cases.push_back({make_row("BM_spsc_ring_1p1c/" + size + "/" + m, "spsc_ring",
                                   mode == publish_mode::single
                                       ? "raw spsc_ring (try_push/try_pop)"
@@ -825,10 +833,12 @@ std::vector<ratio> make_ratios(const std::vector<const bench_row*>& rows) {
             }
             continue;
         }
-        if (const auto w = r->key.rfind("_weighted"); w != std::string::npos) {
-            if (const bench_row* plain = find_row(rows, r->key.substr(0, w), r->scenario,
-                                                  r->payload, r->mode)) {
-                out.push_back(row_ratio("weighted / no_priority", *r, *plain));
+        for (const std::string policy : {"weighted", "strict"}) {
+            if (const auto w = r->key.rfind("_" + policy); w != std::string::npos) {
+                if (const bench_row* plain = find_row(rows, r->key.substr(0, w), r->scenario,
+                                                      r->payload, r->mode)) {
+                    out.push_back(row_ratio(policy + " / no_priority", *r, *plain));
+                }
             }
         }
         const bench_row* ring = find_row(rows, "spsc_ring", r->scenario, r->payload, r->mode);
@@ -1092,15 +1102,17 @@ int main(int argc, char** argv) {
                       << ")\nmode single = publish() per event, batch64 = publish_batch() of 64; "
                          "ratios: median [min..max] of the within-round ratio\n\n";
             print_throughput(std::cout, threaded, ratios, false);
-            bool header = false;
+            std::string header;
             for (const ratio& q : ratios) {
-                if (q.what != "weighted / no_priority") {
+                if (q.what != "weighted / no_priority" && q.what != "strict / no_priority") {
                     continue;
                 }
-                if (!header) {
-                    std::cout << "\nweighted_priority vs no_priority, same stream, nothing competing "
-                                 "(bar: >= 0.90x):\n";
-                    header = true;
+                if (header != q.what) {
+                    std::cout << "\n" << q.what
+                              << ", same stream, nothing competing"
+                              << (q.what == "weighted / no_priority" ? " (bar: >= 0.90x)" : "")
+                              << ":\n";
+                    header = q.what;
                 }
                 std::cout << "  " << q.context << ": "
                           << format("%.2fx", summarize(q.per_round).median) << " ["
