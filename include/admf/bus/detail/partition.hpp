@@ -357,7 +357,8 @@ public:
                 auto& out = s.levels[level];
                 const auto& c = l->by_level[level];
                 out.delivered += c.delivered.load(std::memory_order_acquire); // pairs with bump
-                out.queue_time_total += c.queue_time_total.load(std::memory_order_acquire);
+                out.queue_time_total += c.queue_time_total.load(std::memory_order_acquire); // bump
+                // Relaxed: a gauge, the owner's latest maximum; nothing is read through it.
                 out.queue_time_max =
                     std::max(out.queue_time_max, c.queue_time_max.load(std::memory_order_relaxed));
                 if constexpr (lane_type::levels == priority_levels) {
@@ -563,6 +564,7 @@ private:
                 continue;
             }
             const auto wake = [&] {
+                // Relaxed epoch: only wakes the worker; the loop's acquire load above reads it.
                 return has_work() || control_.drain.load(std::memory_order_acquire) ||
                        control_.flush_epoch.load(std::memory_order_relaxed) != w.flush_seen;
             };
@@ -719,11 +721,13 @@ private:
                         auto& c = l.by_level[level];
                         lane_type::bump(c.delivered, count[level]);
                         lane_type::bump(c.queue_time_total, total[level]);
+                        // Relaxed: the owner is this gauge's only writer.
                         if (longest[level] > c.queue_time_max.load(std::memory_order_relaxed)) {
                             c.queue_time_max.store(longest[level], std::memory_order_relaxed); // a gauge
                         }
                     }
                 }
+                // Relaxed load: the owner is `gathered`'s only writer.
                 if (batches.gathered_here != batches.gathered.load(std::memory_order_relaxed)) {
                     // Before count_taken's release of `taken`: flush() reads taken, then this.
                     batches.gathered.store(batches.gathered_here, std::memory_order_release);
