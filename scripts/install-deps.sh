@@ -9,6 +9,7 @@ packages=(
     libboost-dev libconcurrentqueue-dev                      # ring adapters (optional for users)
     libreaderwriterqueue-dev libatomic-queue-dev             # benchmark baselines
     util-linux                                               # setarch/taskset
+    prometheus                                               # promtool: checks the metrics exposition
 )
 
 missing=()
