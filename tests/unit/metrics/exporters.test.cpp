@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: MIT
-// admf::write_prometheus: exact exposition for a known snapshot (expose_metrics.cpp writes a
+// The exporters (write_prometheus, write_json, write_text): exact output for known snapshots;
+// write_prometheus: exact exposition for a known snapshot (expose_metrics.cpp writes a
 // live bus's for `promtool check metrics`).
 #include <admf/bus.hpp>
+#include <admf/metrics/json_exporter.hpp>
 #include <admf/metrics/prometheus_exporter.hpp>
+#include <admf/metrics/text_exporter.hpp>
 
 #include <cstdint>
 #include <sstream>
@@ -70,4 +73,47 @@ TEST_CASE("write_prometheus: a prefix names every metric", "[metrics][prometheus
     const std::string text = out.str();
     CHECK(text.find("engine_bus_published_total") != std::string::npos);
     CHECK(text.find("admf_") == std::string::npos);
+}
+
+TEST_CASE("write_json: one object, exact integers, every partition and the total",
+          "[metrics][json]") {
+    admf::bus_stats stats;
+    for (std::size_t i = 0; i != stats.partitions.size(); ++i) {
+        stats.partitions[i].name = admf::domain_traits<admf::domain>::names[i];
+    }
+    stats.partitions[admf::domain_index(admf::domain::order)].published = 18'446'744'073'709'551'615ULL;
+    stats.partitions[admf::domain_index(admf::domain::fill)].levels[2].queue_time_max = 42;
+    std::ostringstream out;
+    admf::write_json(out, stats);
+    const std::string text = out.str();
+    CHECK(text.rfind("{\"partitions\":[{\"name\":\"market_data\",\"published\":0,", 0) == 0);
+    CHECK(text.find("{\"name\":\"order\",\"published\":18446744073709551615,") != std::string::npos);
+    CHECK(text.find("\"high\":{\"delivered\":0,\"backlog\":0,\"queue_time_total_ns\":0,\"queue_time_max_ns\":42}") !=
+          std::string::npos);
+    CHECK(text.find("],\"total\":{\"name\":\"total\",\"published\":18446744073709551615,") != std::string::npos);
+    // Balanced braces and brackets: one well-formed object.
+    long depth = 0;
+    for (const char c : text) {
+        depth += (c == '{' || c == '[') ? 1 : (c == '}' || c == ']') ? -1 : 0;
+        REQUIRE(depth >= 0);
+    }
+    CHECK(depth == 0);
+    CHECK(text.back() == '\n');
+}
+
+TEST_CASE("write_text: a row per partition and the total", "[metrics][text]") {
+    admf::bus_stats stats;
+    for (std::size_t i = 0; i != stats.partitions.size(); ++i) {
+        stats.partitions[i].name = admf::domain_traits<admf::domain>::names[i];
+    }
+    auto& md = stats.partitions[0];
+    md.published = 100;
+    md.delivered = 90;
+    md.conflated = 10;
+    std::ostringstream out;
+    admf::write_text(out, stats);
+    const std::string text = out.str();
+    CHECK(text.find("partition") == 0);
+    CHECK(text.find("market_data                100              90             10") != std::string::npos);
+    CHECK(text.find("total                      100              90             10") != std::string::npos);
 }
