@@ -17,6 +17,7 @@
 #include <admf/bus/bus_config.hpp>
 #include <admf/bus/bus_stats.hpp>
 #include <admf/bus/bus_traits.hpp>
+#include <admf/bus/detail/batch_buffer.hpp>
 #include <admf/bus/detail/bus_checks.hpp>
 #include <admf/bus/detail/quiescence.hpp>
 #include <admf/bus/detail/subscriber_registry.hpp>
@@ -78,14 +79,9 @@ public:
             limits_[i] = batching_type::limits({c.max_batch, c.max_wait});
         }
         if constexpr (batching_type::gathers) {
-            std::apply(
-                [&](auto&... b) {
-                    (b.events.reserve(limits_[domain_index(event_domain_v<typename std::decay_t<
-                                                              decltype(b)>::event_type>)]
-                                          .max_batch),
-                     ...);
-                },
-                batches_);
+            (std::get<detail::batch_buffer<Events>>(batches_).reserve(
+                 limits_[domain_index(event_domain_v<Events>)].max_batch),
+             ...);
         }
         static_cast<void>(Traits::clock::now()); // calibrates tsc_clock once, here
     }
@@ -228,12 +224,6 @@ private:
                   "(policy/batching_policy.hpp)");
     enum class state : unsigned char { idle, running, stopping, stopped };
 
-    template <class E>
-    struct batch_buffer {
-        using event_type = E;
-        std::vector<E> events;       // reserved to max_batch
-        std::int64_t first_time = 0; // publish time of events.front()
-    };
 
     struct queued {
         template <class E>
@@ -274,21 +264,23 @@ private:
         constexpr std::size_t p = domain_index(event_domain_v<E>);
         const event_info info{sequence_[p]++, time, 0, level, total_queued_ == 0};
         std::size_t errors = 0;
+        bool gather = false;
         {
             const detail::dispatch_round round{registry_->dispatcher(0),
                                                detail::dispatch_round::same_thread_t{}};
-            errors = registry_->dispatch(e, info);
-        }
-        if constexpr (!batching_type::gathers) {
-            errors += dispatch_batch(std::span<const E>(&e, 1));
-        } else if (registry_->template has_batch_handlers<E>()) {
-            auto& buf = std::get<batch_buffer<E>>(batches_);
-            if (buf.events.empty()) {
-                buf.first_time = time;
+            const auto* table = registry_->template table_of<E>();
+            errors = registry_->dispatch(table, e, info);
+            if constexpr (!batching_type::gathers) {
+                errors += registry_->dispatch_batch(table, std::span<const E>(&e, 1));
+            } else {
+                gather = table != nullptr && !table->batches.empty();
             }
-            buf.events.push_back(e);
+        }
+        if (gather) {
+            auto& buf = std::get<detail::batch_buffer<E>>(batches_);
+            buf.push(e, time);
             ++held_;
-            if (buf.events.size() >= limits_[p].max_batch) {
+            if (buf.size() >= limits_[p].max_batch) {
                 errors += deliver(buf);
             }
         }
@@ -335,11 +327,11 @@ private:
     }
 
     template <class E>
-    std::size_t deliver(batch_buffer<E>& buf) noexcept {
+    std::size_t deliver(detail::batch_buffer<E>& buf) noexcept {
         // Nothing gathers into buf meanwhile: what the batch handlers publish is queued.
-        const std::size_t errors = dispatch_batch(std::span<const E>(buf.events));
-        held_ -= buf.events.size();
-        buf.events.clear();
+        const std::size_t errors = dispatch_batch(buf.events());
+        held_ -= buf.size();
+        buf.clear();
         return errors;
     }
 
@@ -368,12 +360,12 @@ private:
 
     // Delivers buf if it holds events and is due; returns whether it did.
     template <class E>
-    bool deliver_if(batch_buffer<E>& buf, settle_mode mode, std::int64_t now) noexcept {
+    bool deliver_if(detail::batch_buffer<E>& buf, settle_mode mode, std::int64_t now) noexcept {
         constexpr std::size_t p = domain_index(event_domain_v<E>);
         const auto wait = limits_[p].max_wait.count();
         const bool due = mode == settle_mode::all ||
-                         (wait == 0 ? mode == settle_mode::due : now - buf.first_time >= wait);
-        if (buf.events.empty() || !due) {
+                         (wait == 0 ? mode == settle_mode::due : now - buf.first_time() >= wait);
+        if (buf.empty() || !due) {
             return false;
         }
         stats_[p].handler_errors += deliver(buf);
@@ -445,7 +437,7 @@ private:
     state state_ = state::idle;
     bool discard_ = false;
     std::array<batch_limits, partition_count> limits_{};
-    std::tuple<batch_buffer<Events>...> batches_{};
+    std::tuple<detail::batch_buffer<Events>...> batches_{};
     std::size_t held_ = 0; // events in batches_
 };
 

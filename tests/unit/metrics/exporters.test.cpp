@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: MIT
-// The exporters (write_prometheus, write_json, write_text): exact output for known snapshots;
-// write_prometheus: exact exposition for a known snapshot (expose_metrics.cpp writes a
-// live bus's for `promtool check metrics`).
-#include <admf/bus.hpp>
+// The exporters (write_prometheus, write_json, write_text): exact output for known snapshots
+// (expose_metrics.cpp writes a live bus's exposition for `promtool check metrics`).
+#include <admf/bus/bus_stats.hpp>
 #include <admf/metrics/json_exporter.hpp>
 #include <admf/metrics/prometheus_exporter.hpp>
 #include <admf/metrics/text_exporter.hpp>
@@ -15,17 +14,6 @@
 #include "catch.hpp"
 
 namespace {
-
-struct quote {
-    static constexpr admf::domain domain = admf::domain::market_data;
-    static constexpr std::string_view name = "MD.QUOTE";
-    std::uint64_t seq;
-};
-struct order {
-    static constexpr admf::domain domain = admf::domain::order;
-    static constexpr std::string_view name = "ORDER.NEW";
-    std::uint64_t seq;
-};
 
 bool contains(const std::string& text, std::string_view line) {
     return text.find(std::string(line) + "\n") != std::string::npos;

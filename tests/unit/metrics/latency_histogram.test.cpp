@@ -359,7 +359,8 @@ TEST_CASE("interval_recorder: interval counts add up to every record, none lost 
         if (last) {
             break;
         }
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        std::this_thread::sleep_for(std::chrono::milliseconds(1)); // the sampling interval: the
+        // totals checked below hold for any interval (the last sample follows `done`)
     }
     writer.join();
     // One more interval after the writer is gone: empty.

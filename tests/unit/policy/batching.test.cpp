@@ -228,10 +228,12 @@ TEST_CASE("bus batching: a partial batch goes out once max_wait passed by the bu
     // The worker took all three (delivered counts takes) but holds them: the clock stands
     // still, so the batch cannot be due, whatever the scheduling.
     eventually([&] { return bus.stats().total().delivered == 3; });
-    std::this_thread::sleep_for(std::chrono::milliseconds(20)); // room for a wrong early flush
+    // Not synchronisation: the checks below hold at any moment while the clock stands still.
+    // The pause only gives a worker that flushed early (a bug) the time to show it.
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
     CHECK(log.count() == 0);
     manual_clock::set(1'000'000 + 999'999);
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    std::this_thread::sleep_for(std::chrono::milliseconds(20)); // as above
     CHECK(log.count() == 0); // 1 ns short of max_wait
     manual_clock::set(2'000'000); // now exactly max_wait old; no event follows
     eventually([&] { return log.count() == 1; });

@@ -589,7 +589,7 @@ private:
     ADMF_ALWAYS_INLINE void to_batch_handlers(lane_batches& b, const auto* table, const E& e,
                                               std::int64_t time, std::size_t& errors) noexcept {
         if constexpr (!batching_type::gathers) {
-            errors += registry_.dispatch_batch(std::span<const E>(&e, 1));
+            errors += registry_.dispatch_batch(table, std::span<const E>(&e, 1));
         } else {
             if (table == nullptr || table->batches.empty()) {
                 return;

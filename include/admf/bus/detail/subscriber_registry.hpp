@@ -214,28 +214,23 @@ public:
         if (table == nullptr) {
             return 0;
         }
-        return call_each(table->entries, e, info);
-    }
-
-    /// Dispatcher only, inside a dispatch_round: whether E has batch handlers now.
-    template <class E>
-    [[nodiscard]] bool has_batch_handlers() const noexcept {
-        // Acquire pairs with the writer's release store of the table.
-        const handler_table<E>* table =
-            std::get<table_slot<E>>(tables_).current.load(std::memory_order_acquire);
-        return table != nullptr && !table->batches.empty();
+        return call_each<E>(table->entries, e, info);
     }
 
     /// Dispatcher only, inside a dispatch_round. Calls every active batch handler of E with
     /// `events`; returns how many threw. Never throws.
     template <class E>
     std::size_t dispatch_batch(std::span<const E> events) noexcept {
-        const handler_table<E>* table =
-            std::get<table_slot<E>>(tables_).current.load(std::memory_order_acquire); // as dispatch()
+        return dispatch_batch(table_of<E>(), events);
+    }
+
+    /// As dispatch_batch(events), with the table table_of<E>() returned in this round.
+    template <class E>
+    std::size_t dispatch_batch(const handler_table<E>* table, std::span<const E> events) noexcept {
         if (table == nullptr || events.empty()) {
             return 0;
         }
-        return call_each(table->batches, events);
+        return call_each<E>(table->batches, events);
     }
 
     /// Frees every table, entry and retired object; later unsubscribes do nothing. Only
@@ -262,7 +257,8 @@ private:
         std::vector<std::uint64_t> snapshot;
     };
 
-    template <class List, class... Args>
+    // Calls entry->call(args...) on every active entry of `list` (handlers of E).
+    template <class E, class List, class... Args>
     std::size_t call_each(const List& list, const Args&... args) noexcept {
         std::size_t errors = 0;
         for (auto* entry : list) {
@@ -276,23 +272,11 @@ private:
             } catch (...) {
                 ++errors;
                 entry->errors.fetch_add(1, std::memory_order_relaxed); // a tally
-                report<first_arg_t<Args...>>(entry->id, std::current_exception());
+                report<E>(entry->id, std::current_exception());
             }
         }
         return errors;
     }
-
-    // The event type of a call's arguments: (const E&, const event_info&) or (span<const E>).
-    template <class A, class... Rest>
-    struct first_arg {
-        using type = A;
-    };
-    template <class E, class... Rest>
-    struct first_arg<std::span<const E>, Rest...> {
-        using type = E;
-    };
-    template <class... Args>
-    using first_arg_t = typename first_arg<Args...>::type;
 
     template <class E, class Entry>
     void add_entry(Entry& entry, std::uint64_t id) {
