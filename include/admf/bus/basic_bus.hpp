@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <span>
@@ -189,7 +190,8 @@ public:
 
     /// Stops the bus: publishes from now on return `stopped`; drain delivers every accepted
     /// event first, discard counts them as discarded instead; then the workers are joined.
-    /// No handler runs after it returns. A bus never started is started to drain. Idempotent.
+    /// No handler runs after it returns. A bus never started is started to drain (or
+    /// discard) only. Idempotent.
     /// Throws std::logic_error from inside a handler of this bus.
     void stop(stop_mode mode = stop_mode::drain) {
         check_not_worker("stop");
@@ -198,16 +200,19 @@ public:
         if (state == detail::bus_state::stopped) {
             return;
         }
-        if (state == detail::bus_state::idle) {
-            control_.state.store(detail::bus_state::running, std::memory_order_seq_cst);
-            std::apply([](auto&... p) { (p.start(), ...); }, partitions_);
-        }
         control_.discard.store(mode == stop_mode::discard, std::memory_order_relaxed);
         control_.state.store(detail::bus_state::stopping, std::memory_order_relaxed);
         heavy_fence(); // the stopper's half of the handshake (see Design)
         // Release pairs with the workers' acquire: they see `discard` and every attempt.
         control_.drain.store(true, std::memory_order_release);
-        std::apply([](auto&... p) { (p.notify_all(), ...); }, partitions_);
+        if (state == detail::bus_state::idle) {
+            // Started only now, with `drain` and `discard` already set (std::thread's
+            // constructor synchronizes with the worker's first step): a never-started bus
+            // stopped with discard dispatches nothing, even to a worker that starts at once.
+            std::apply([](auto&... p) { (p.start(), ...); }, partitions_);
+        } else {
+            std::apply([](auto&... p) { (p.notify_all(), ...); }, partitions_);
+        }
         std::apply([](auto&... p) { (p.join(), ...); }, partitions_);
         control_.state.store(detail::bus_state::stopped, std::memory_order_seq_cst);
     }
@@ -217,8 +222,10 @@ public:
         return control_.state.load(std::memory_order_acquire) == detail::bus_state::running;
     }
 
-    /// A snapshot of the counters, per partition and in total. Any thread.
-    [[nodiscard]] stats_type stats() const noexcept {
+    /// A snapshot of the counters and latency histograms, per partition and in total. Any
+    /// thread. Allocates (the histogram snapshots) when the traits record latency; throws
+    /// only std::bad_alloc.
+    [[nodiscard]] stats_type stats() const {
         stats_type s;
         std::size_t i = 0;
         std::apply([&](const auto&... p) { ((s.partitions[i++] = p.stats()), ...); }, partitions_);
@@ -226,6 +233,50 @@ public:
     }
 
     [[nodiscard]] const config_type& config() const noexcept { return config_; }
+
+    /// Workers running partition d's lanes now (0 for a domain without event types).
+    [[nodiscard]] std::size_t workers(domain_type d) const noexcept {
+        std::size_t n = 0;
+        visit_partition(d, [&](const auto& p) { n = p.workers(); });
+        return n;
+    }
+
+    /// Runs partition d's lanes on n workers (lane i on worker i % n): each lane moves
+    /// between rounds, after its partial batches went out, and is never run by two workers
+    /// at once, so per-key order holds across the change. Returns at once; the workers
+    /// hand the lanes over within a round each. Any thread but the bus's workers... and its
+    /// handlers may call it too (it does not wait). Throws std::invalid_argument outside
+    /// [min_workers, max_workers] (partition_config) or for a domain without event types,
+    /// std::logic_error once stop() began.
+    std::size_t set_workers(domain_type d, std::size_t n) {
+        std::lock_guard lock{lifecycle_};
+        if (control_.state.load(std::memory_order_relaxed) >= detail::bus_state::stopping) { // lifecycle_ held
+            throw std::logic_error("admf: bus::set_workers() after stop()");
+        }
+        visit_partition(d, [&](auto& p) { p.set_workers(n); });
+        return n;
+    }
+
+    /// The stall watchdog's step (worker_controller calls it every interval; one thread at
+    /// a time): reports each handler call that has run for at least `budget` once, naming
+    /// partition, worker, lane and subscription, and moves that worker's other lanes to
+    /// other workers of the partition so they keep flowing; when the call returns, the
+    /// assignment of set_workers comes back. A call is seen as running from the first
+    /// check_stalls that found it, so check at intervals well below `budget`. Returns the
+    /// reports made. Does nothing once stop() began.
+    std::size_t check_stalls(std::chrono::nanoseconds budget,
+                             const std::function<void(const stall_report&)>& report) {
+        std::unique_lock lock{lifecycle_, std::try_to_lock};
+        if (!lock.owns_lock() ||
+            control_.state.load(std::memory_order_relaxed) != detail::bus_state::running) {
+            return 0; // starting or stopping: stop() holds the lock while it drains
+        }
+        const auto now = std::chrono::steady_clock::now();
+        std::size_t n = 0;
+        std::apply([&](auto&... p) { ((n += p.check_stalls(now, budget, report)), ...); },
+                   partitions_);
+        return n;
+    }
 
 private:
     using registry_type = detail::subscriber_registry<Events...>;
@@ -242,11 +293,36 @@ private:
     };
     using partitions_type = typename partitions_of<std::make_index_sequence<partition_count>>::type;
 
-    // Each worker of each partition gets one dispatcher slot of the registry, in order.
+    // Each worker thread of each partition (max_workers of them) gets one dispatcher slot
+    // of the registry, in order.
     static std::size_t total_workers(const config_type& config) {
         std::size_t n = 0;
-        for_each_used([&](std::size_t i) { n += config.partitions[i].workers; });
+        for_each_used([&](std::size_t i) { n += detail::max_workers_of(config.partitions[i]); });
         return n;
+    }
+
+    // Handler-time histograms per entry of each event type: one per worker thread of its
+    // partition, when the traits record latency.
+    static std::vector<std::size_t> timing_slots(const config_type& config) {
+        using metrics = typename Traits::latency_metrics;
+        if constexpr (!metrics::enabled || std::is_same_v<typename Traits::clock, no_clock>) {
+            return {};
+        } else {
+            return {detail::max_workers_of(config.partitions[domain_index(event_domain_v<Events>)])...};
+        }
+    }
+
+    template <class Fn>
+    void visit_partition(domain_type d, Fn&& fn) const {
+        const auto i = domain_index(d);
+        std::size_t at = 0;
+        std::apply([&](const auto&... p) { ((at++ == i ? fn(p) : void()), ...); }, partitions_);
+    }
+    template <class Fn>
+    void visit_partition(domain_type d, Fn&& fn) {
+        const auto i = domain_index(d);
+        std::size_t at = 0;
+        std::apply([&](auto&... p) { ((at++ == i ? fn(p) : void()), ...); }, partitions_);
     }
     template <class Fn>
     static void for_each_used(Fn&& fn) {
@@ -260,14 +336,16 @@ private:
     template <std::size_t... I>
     basic_bus(config_type config, std::index_sequence<I...>)
         : config_(std::move(config)),
-          registry_(std::make_shared<registry_type>(total_workers(config_), config_.on_error)),
+          registry_(std::make_shared<registry_type>(total_workers(config_), config_.on_error,
+                                                    timing_slots(config_),
+                                                    Traits::latency_metrics::significant_figures)),
           partitions_(args_for(I)...) {}
 
     [[nodiscard]] detail::partition_args<registry_type> args_for(std::size_t index) {
         std::size_t first = 0;
         for_each_used([&](std::size_t i) {
             if (i < index) {
-                first += config_.partitions[i].workers;
+                first += detail::max_workers_of(config_.partitions[i]);
             }
         });
         return {config_.partitions[index], control_, *registry_, first};

@@ -28,8 +28,14 @@ struct partition_config {
     std::size_t capacity = 4096;
     /// Lanes (a power of two): events go to lane hash(key) & (lanes - 1).
     std::size_t lanes = 1;
-    /// Worker threads; each owns lanes/workers lanes. 1 <= workers <= lanes.
+    /// Worker threads running lanes at start; lane i goes to worker i % workers.
+    /// 1 <= workers <= lanes.
     std::size_t workers = 1;
+    /// The range basic_bus::set_workers (and so worker_controller) may move the count in:
+    /// min_workers <= workers <= max_workers <= lanes. 0 means `workers` (no scaling that
+    /// way). max_workers threads are started; those without lanes sleep on a futex.
+    std::size_t min_workers = 0;
+    std::size_t max_workers = 0;
     /// `single` only when exactly one thread at a time publishes this partition's events:
     /// it selects the wait-free spsc_ring instead of mpmc_ring.
     producers producer_mode = producers::many;

@@ -5,11 +5,15 @@
 #include <array>
 #include <algorithm>
 #include <cstddef>
+#include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string_view>
+#include <vector>
 
 #include <admf/core/domain.hpp>
 #include <admf/core/priority.hpp>
+#include <admf/metrics/latency_histogram.hpp>
 
 namespace admf {
 
@@ -35,6 +39,50 @@ struct level_stats {
     }
 };
 
+/// Handler time of one subscription in one partition (sampled: see record_latency).
+struct handler_latency {
+    std::uint64_t subscription = 0; ///< subscription::id()
+    latency_histogram time;         ///< ns per call, over the sampled calls
+};
+
+/// The latency histograms of one partition (or of all, merged), in ns. Snapshots: each
+/// count is exact at some instant during stats() (latency_histogram.hpp).
+struct partition_latency {
+    explicit partition_latency(int significant_figures = 2)
+        : queue(1, max_ns, significant_figures),
+          queue_by_level{latency_histogram(1, max_ns, significant_figures),
+                         latency_histogram(1, max_ns, significant_figures),
+                         latency_histogram(1, max_ns, significant_figures)},
+          end_to_end(1, max_ns, significant_figures) {}
+
+    static constexpr std::int64_t max_ns = 3'600'000'000'000; ///< 1 h
+
+    latency_histogram queue; ///< publish -> taken by a worker, every event, all levels
+    /// The same per priority level, indexed by admf::priority (low, medium, high).
+    std::array<latency_histogram, priority_levels> queue_by_level;
+    /// Publish -> the event's last handler returned, one event in `sample_every` per lane.
+    latency_histogram end_to_end;
+    /// Per subscription (of this partition's event types), sampled as end_to_end.
+    std::vector<handler_latency> handlers;
+    std::uint32_t sample_every = 1;
+
+    [[nodiscard]] const latency_histogram& queue_at(priority p) const noexcept {
+        return queue_by_level[static_cast<std::size_t>(p)];
+    }
+    /// Adds o's counts (partitions into a total; handler lists are concatenated).
+    void merge(const partition_latency& o) {
+        queue.merge(o.queue);
+        for (std::size_t i = 0; i != priority_levels; ++i) {
+            queue_by_level[i].merge(o.queue_by_level[i]);
+        }
+        end_to_end.merge(o.end_to_end);
+        for (const auto& h : o.handlers) {
+            handlers.push_back({h.subscription, h.time});
+        }
+        sample_every = std::max(sample_every, o.sample_every);
+    }
+};
+
 /// Counters of one partition (or of all, summed). Every publish has one outcome: published
 /// (accepted), rejected, timed_out or refused; every published event leaves its lane as
 /// delivered, dropped, discarded or conflated, or is still in `backlog`. So, once the bus
@@ -52,6 +100,12 @@ struct partition_stats {
     std::uint64_t conflated = 0;      ///< events replaced by a newer one of their key (conflate)
     std::uint64_t handler_errors = 0; ///< exceptions handlers threw (each caught)
     std::uint64_t backlog = 0;        ///< events queued or in their handlers now
+    std::size_t workers = 0;          ///< workers running lanes now (set_workers moves it)
+    std::uint64_t handovers = 0;      ///< lanes moved from one worker to another so far
+    std::uint64_t stalls = 0;         ///< handler calls reported past the stall budget
+    /// Latency histograms; null when Traits::latency_metrics records nothing
+    /// (no_latency_metrics) or the partition has no event types.
+    std::shared_ptr<const partition_latency> latency;
     /// Per priority level, indexed by admf::priority (low, medium, high). With no_priority a
     /// lane has one queue for every level, so `backlog` is not split by level (each 0).
     /// sync_bus dispatches at once or within the caller's cascade: its queue times are 0.
@@ -77,11 +131,33 @@ struct partition_stats {
         conflated += o.conflated;
         handler_errors += o.handler_errors;
         backlog += o.backlog;
+        workers += o.workers;
+        handovers += o.handovers;
+        stalls += o.stalls;
         for (std::size_t i = 0; i != priority_levels; ++i) {
             levels[i] += o.levels[i];
         }
+        if (o.latency) {
+            auto sum = std::make_shared<partition_latency>(o.latency->queue.significant_figures());
+            if (latency) {
+                sum->merge(*latency);
+            }
+            sum->merge(*o.latency);
+            latency = std::move(sum);
+        }
         return *this;
     }
+};
+
+/// What the stall watchdog reports (basic_bus::check_stalls): a handler call that has run
+/// for at least the budget. Reported once per call.
+struct stall_report {
+    std::string_view partition;        ///< domain name
+    std::size_t worker = 0;            ///< the worker's index in its partition
+    std::uint32_t lane = 0;            ///< the lane it was dispatching
+    std::uint64_t subscription = 0;    ///< the handler's subscription::id()
+    std::chrono::nanoseconds duration{0}; ///< how long the call had run when seen (at least)
+    std::size_t lanes_moved = 0;       ///< the worker's other lanes handed to other workers
 };
 
 /// The counters of every partition of a bus over domain set D. A snapshot: counters read
@@ -94,8 +170,9 @@ struct basic_bus_stats {
         return partitions[domain_index(d)];
     }
 
-    [[nodiscard]] partition_stats total() const noexcept {
-        partition_stats sum{.name = "total"};
+    [[nodiscard]] partition_stats total() const {
+        partition_stats sum;
+        sum.name = "total";
         for (const auto& p : partitions) {
             sum += p;
         }

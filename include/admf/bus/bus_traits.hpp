@@ -3,6 +3,7 @@
 #pragma once
 
 #include <admf/core/clock.hpp>
+#include <admf/metrics/latency_metrics.hpp>
 #include <admf/policy/batching_policy.hpp>
 #include <admf/policy/priority_policy.hpp>
 #include <admf/ring/mpmc_ring.hpp>
@@ -36,6 +37,9 @@ struct default_bus_traits {
     /// How workers group events for handlers (policy/batching_policy.hpp): batch handlers
     /// get spans of up to max_batch events; no_batching takes and delivers one at a time.
     using batching_policy = size_or_timeout_batching;
+    /// Whether the bus records latency histograms (metrics/latency_metrics.hpp):
+    /// no_latency_metrics compiles recording out.
+    using latency_metrics = record_latency;
 };
 
 } // namespace admf

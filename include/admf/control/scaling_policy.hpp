@@ -41,6 +41,10 @@ struct scaling_state {
     std::uint32_t up_streak = 0;
     std::uint32_t down_streak = 0;
     std::uint32_t since_change = ~std::uint32_t{0} >> 1; // "long ago": the first change may come at once
+    /// Events/s one worker served in the last interval that ended with a backlog (so it
+    /// was saturated); 0 before one was seen. latency_target_scaling does not scale down
+    /// below what this says the arrival rate needs.
+    double per_worker_capacity = 0;
 };
 
 /// How the adaptive controller sets a partition's worker count. `p.decide(sample, bounds,

@@ -66,3 +66,13 @@ inline bool pin_current_thread(int cpu) noexcept {
 #ifndef ADMF_TEST_POINT
 #define ADMF_TEST_POINT(name) static_cast<void>(0)
 #endif
+
+/// Test-only negative controls (tests/negative/README.md) inject known bugs to prove the test
+/// suites can fail. A build that defines one without ADMF_TEST_NEGATIVE_CONTROL stops here,
+/// so a fault cannot be shipped by accident.
+#if (defined(ADMF_FAULT_RELAXED_PUBLISH) || defined(ADMF_FAULT_DROP_ONE_PER_MILLION) ||         \
+     defined(ADMF_FAULT_SKIP_HANDOVER) || defined(ADMF_FAULT_STRICT_FOR_WEIGHTED) ||           \
+     defined(ADMF_FAULT_SKIP_IPC_CHECKSUM)) &&                                                  \
+    !defined(ADMF_TEST_NEGATIVE_CONTROL)
+#error "ADMF_FAULT_* injects a bug for tests/negative only; define ADMF_TEST_NEGATIVE_CONTROL there"
+#endif

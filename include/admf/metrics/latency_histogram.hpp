@@ -86,6 +86,63 @@ public:
         }
     }
 
+    /// Writer only: records a run of values, updating the totals (count, sum, min, max) once
+    /// at the end instead of per value: one bucket increment per record(). For a writer
+    /// that records many values in a burst (the bus records one per event of a take).
+    /// Readers may meanwhile see the buckets a burst ahead of the totals (see Design).
+    class burst {
+    public:
+        explicit burst(latency_histogram& h) noexcept : h_(h) {}
+        burst(const burst&) = delete;
+        burst& operator=(const burst&) = delete;
+        ~burst() { commit(); }
+
+        ADMF_ALWAYS_INLINE void record(std::int64_t value) noexcept {
+            if (value < h_.layout_.lowest) {
+                value = h_.layout_.lowest;
+            } else if (value > h_.layout_.highest) {
+                value = h_.layout_.highest;
+                ++saturated_;
+            }
+            add(h_.counts_[h_.layout_.index_of(value)], 1);
+            ++count_;
+            sum_ += static_cast<double>(value);
+            min_ = value < min_ ? value : min_;
+            max_ = value > max_ ? value : max_;
+        }
+
+        /// Applies the totals so far (the destructor does too).
+        void commit() noexcept {
+            if (count_ == 0) {
+                return;
+            }
+            add(h_.count_, count_);
+            if (saturated_ != 0) {
+                add(h_.saturated_, saturated_);
+            }
+            put(h_.sum_, get(h_.sum_) + sum_);
+            if (min_ < get(h_.min_)) {
+                put(h_.min_, min_);
+            }
+            if (max_ > get(h_.max_)) {
+                put(h_.max_, max_);
+            }
+            count_ = 0;
+            saturated_ = 0;
+            sum_ = 0.0;
+            min_ = std::numeric_limits<std::int64_t>::max();
+            max_ = 0;
+        }
+
+    private:
+        latency_histogram& h_;
+        std::uint64_t count_ = 0;
+        std::uint64_t saturated_ = 0;
+        double sum_ = 0;
+        std::int64_t min_ = std::numeric_limits<std::int64_t>::max();
+        std::int64_t max_ = 0;
+    };
+
     /// Writer only. Coordinated-omission correction as in HdrHistogram: records `value`,
     /// then value - k * expected_interval for k = 1, 2, ... while that is >= the interval.
     /// Does nothing extra when expected_interval <= 0. O(value / interval).
@@ -131,6 +188,38 @@ public:
             if (c != 0) {
                 record(other.layout_.median_equivalent(other.layout_.value_at_index(i)), c);
             }
+        }
+    }
+
+    /// Writer of *this only: takes away `earlier`'s counts, index by index, each clamped at 0,
+    /// so two cumulative snapshots give the interval between them (now.subtract(before)).
+    /// count(), saturated() and the sum behind mean() drop by what was taken (clamped at 0).
+    /// min() and max() cannot be recovered from buckets: they stay those of *this, unless
+    /// nothing is left, when they read 0 as after reset(). Does nothing unless `earlier` has
+    /// the same layout (re-bucketing would not subtract exactly). O(counts), no allocation.
+    void subtract(const latency_histogram& earlier) noexcept {
+        if (!layout_.same_indexing(earlier.layout_)) {
+            return;
+        }
+        std::uint64_t removed = 0;
+        for (std::size_t i = 0; i < layout_.counts_len; ++i) {
+            const std::uint64_t theirs = get(earlier.counts_[i]);
+            if (theirs != 0) {
+                const std::uint64_t mine = get(counts_[i]);
+                const std::uint64_t take = std::min(mine, theirs);
+                put(counts_[i], mine - take);
+                removed += take;
+            }
+        }
+        const std::uint64_t n = get(count_);
+        put(count_, n - std::min(n, removed));
+        const std::uint64_t sat = get(saturated_);
+        put(saturated_, sat - std::min(sat, get(earlier.saturated_)));
+        put(sum_, std::max(0.0, get(sum_) - get(earlier.sum_)));
+        if (get(count_) == 0) {
+            put(sum_, 0.0);
+            put(min_, std::numeric_limits<std::int64_t>::max());
+            put(max_, std::int64_t{0});
         }
     }
 
@@ -219,6 +308,22 @@ public:
         // Only a concurrent reset() can leave `cumulative` short; `last` is then the best
         // answer left.
         return p == 0.0 ? layout_.lowest_equivalent(last) : layout_.highest_equivalent(last);
+    }
+
+    /// Any thread. Values recorded in buckets whose highest equivalent value is <= `value`
+    /// (a Prometheus `le` bucket, cumulative); 0 for a value below every bucket. Derived from
+    /// the counts it reads, like value_at_percentile(). O(counts), no allocation.
+    [[nodiscard]] std::uint64_t count_at_or_below(std::int64_t value) const noexcept {
+        std::uint64_t total = 0;
+        // Indices ascend with the values they hold, so the first bucket reaching past
+        // `value` ends the scan.
+        for (std::size_t i = 0; i < layout_.counts_len; ++i) {
+            if (layout_.highest_equivalent(layout_.value_at_index(i)) > value) {
+                break;
+            }
+            total += get(counts_[i]);
+        }
+        return total;
     }
 
     /// Any thread. Smallest value counted in the same bucket as `value` (in range).

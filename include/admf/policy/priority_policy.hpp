@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include <admf/core/platform.hpp>
 #include <admf/core/priority.hpp>
 
 namespace admf {
@@ -92,6 +93,11 @@ struct weighted_priority {
     template <class Queues>
     static std::size_t drain(Queues& queues, lane_state& state, const priority_weights& weights,
                              std::size_t max) {
+#if defined(ADMF_FAULT_STRICT_FOR_WEIGHTED)
+        // TEST-ONLY negative control (tests/negative/README.md): weighted acts as strict.
+        strict_priority::lane_state none;
+        return strict_priority::drain(queues, none, weights, max);
+#endif
         std::size_t done = 0;
         for (std::size_t level = levels; level-- != 0 && done != max;) {
             if (!queues.ready(level)) {

@@ -254,7 +254,12 @@ private:
         ::new (s.element.raw()) T(std::forward<Args>(args)...);
         if constexpr (turn_in_slot) {
             // Pairs with the acquire load of turn in ready(): publishes the element.
+#if defined(ADMF_FAULT_RELAXED_PUBLISH)
+            // TEST-ONLY negative control (tests/negative/README.md): publish without release.
+            s.turn.store(pos + 1, std::memory_order_relaxed);
+#else
             s.turn.store(pos + 1, std::memory_order_release);
+#endif
         }
     }
 

@@ -72,6 +72,12 @@ public:
     /// Call after making a waiter's condition true. Never blocks.
     void notify() noexcept {
         light_fence(); // pairs with the heavy_fence in wait(): see Design
+        notify_fenced();
+    }
+
+    /// As notify(), for a caller that issued light_fence() itself after making the
+    /// condition true (lane::notify_owner fences once for both of its handshakes).
+    void notify_fenced() noexcept {
         if (waiters_.load(std::memory_order_relaxed) != 0) {
             // Release pairs with the waiter's acquire load of the epoch.
             epoch_.fetch_add(1, std::memory_order_release);

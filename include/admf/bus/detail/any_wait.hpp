@@ -50,6 +50,13 @@ public:
         }
     }
 
+    /// notify() after the caller's own light_fence() (see blocking_wait::notify_fenced).
+    void notify_fenced() noexcept {
+        if (kind_ == wait_kind::blocking) {
+            std::get_if<blocking_wait>(&strategy_)->notify_fenced();
+        }
+    }
+
 private:
     wait_kind kind_;
     std::variant<busy_spin_wait, yielding_wait, backoff_wait, blocking_wait> strategy_;

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <iterator>
+#include <concepts>
 #include <optional>
 #include <array>
 #include <type_traits>
@@ -15,6 +16,7 @@
 #include <admf/bus/bus_config.hpp>
 #include <admf/bus/detail/any_wait.hpp>
 #include <admf/bus/detail/quiescence.hpp>
+#include <admf/core/asymmetric_fence.hpp>
 #include <admf/core/platform.hpp>
 #include <admf/core/event_traits.hpp>
 #include <admf/core/priority.hpp>
@@ -101,14 +103,111 @@ struct slot_maker {
     void operator++(int) noexcept { ++event; }
 };
 
+/// Whether ring template Ring offers what a lane needs of its ring: admf's own rings do
+/// (front_ready, claimed_approx, consume with an end-of-batch flag). Probed on a plain
+/// element, so that an adapter whose element needs a default constructor is not
+/// instantiated with a slot that has none.
+struct lane_probe {
+    int value = 0;
+};
+template <template <class> class Ring>
+concept lane_native_ring = requires(Ring<lane_probe>& r, const Ring<lane_probe>& cr) {
+    { r.front_ready() } -> std::convertible_to<bool>;
+    { cr.claimed_approx() } -> std::convertible_to<std::uint64_t>;
+};
+
+// Design: a ring that models only ring_for (the Boost.Lockfree and moodycamel adapters) as
+// a lane's ring. Its elements are std::optional<Slot> (Boost needs a default constructor).
+// The consumer keeps one element popped ahead (`ahead_`), which answers front_ready() and
+// tells consume() whether an element ends the batch; it is consumer state and moves with
+// the lane at a hand-over (the holder's release/acquire orders it like the ring's own
+// indexes). `claimed_` counts accepted pushes for flush() and the backlog, after the push
+// (so a consumer may count an element consumed before it is counted claimed: readers
+// clamp). Publishers may not pop (no drop_oldest over it: ahead_ is the consumer's).
+template <template <class> class Ring, class Slot>
+class lane_ring_adapter {
+public:
+    using ring_type = Ring<std::optional<Slot>>;
+    static constexpr producers producer_mode = ring_type::producer_mode;
+    static constexpr consumers consumer_mode = consumers::single; // see Design
+
+    explicit lane_ring_adapter(std::size_t capacity) : ring_(capacity) {}
+
+    template <class... Args>
+    [[nodiscard]] bool try_emplace(Args&&... args) {
+        if (!ring_.try_emplace(std::in_place, std::forward<Args>(args)...)) {
+            return false;
+        }
+        count_claim();
+        return true;
+    }
+
+    template <class It>
+    [[nodiscard]] std::size_t try_push_n(It first, std::size_t n) {
+        std::size_t done = 0;
+        for (; done != n && try_emplace(*first); ++done, ++first) {
+        }
+        return done;
+    }
+
+    /// Consumer only.
+    [[nodiscard]] bool front_ready() { return ahead_.has_value() || ring_.try_pop(ahead_); }
+
+    /// Consumer only: up to `max` elements through f(slot, end_of_batch).
+    template <class F>
+    std::size_t consume(F&& f, std::size_t max) {
+        std::size_t n = 0;
+        while (n != max && front_ready()) {
+            std::optional<Slot> current = std::move(ahead_);
+            ahead_.reset();
+            ++n;
+            const bool last = n == max || !front_ready();
+            f(*current, last);
+        }
+        return n;
+    }
+
+    [[nodiscard]] std::uint64_t claimed_approx() const noexcept {
+        return claimed_.load(std::memory_order_acquire); // pairs with count_claim's release
+    }
+
+private:
+    void count_claim() noexcept {
+        if constexpr (producer_mode == producers::single) {
+            // One producer: a plain increment, no locked instruction.
+            claimed_.store(claimed_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+        } else {
+            claimed_.fetch_add(1, std::memory_order_release); // read by claimed_approx
+        }
+    }
+
+    ring_type ring_;
+    std::optional<Slot> ahead_; // consumer only
+    alignas(false_sharing_range) std::atomic<std::uint64_t> claimed_{0};
+};
+
+/// The lane ring for ring template Ring: Ring<Slot> itself, or the adapter above.
+template <template <class> class Ring, class Slot>
+struct lane_ring_for {
+    using type = Ring<Slot>;
+};
+template <template <class> class Ring, class Slot>
+    requires(!lane_native_ring<Ring>)
+struct lane_ring_for<Ring, Slot> {
+    using type = lane_ring_adapter<Ring, Slot>;
+};
+
 /// One ring of a lane, of the kind the partition's config selects. Two predictable branches
 /// per call: the config never changes.
 template <class Slot, class Traits>
 class lane_ring {
 public:
-    using spsc_type = typename Traits::template single_producer_ring<Slot>;
-    using mpsc_type = typename Traits::template multi_producer_ring<Slot>;
+    using spsc_type = typename lane_ring_for<Traits::template single_producer_ring, Slot>::type;
+    using mpsc_type = typename lane_ring_for<Traits::template multi_producer_ring, Slot>::type;
     using mpmc_type = typename Traits::template shared_consumer_ring<Slot>;
+    static_assert(lane_native_ring<Traits::template shared_consumer_ring>,
+                  "admf: Traits::shared_consumer_ring is popped by publishers too "
+                  "(drop_oldest): it must be one of admf's rings (mpmc_ring)");
     using conflate_type = conflating_ring<Slot, slot_key<Slot>>;
 
     explicit lane_ring(const partition_config& config) {
@@ -322,9 +421,28 @@ public:
     std::atomic<std::uint64_t> rejected{0};
     std::atomic<std::uint64_t> timed_out{0};
     std::atomic<std::uint64_t> refused{0};
-    // Set before the workers start, read-only after.
-    any_wait* owner_wait = nullptr;
-    const dispatch_sync* owner = nullptr;
+    // The owner's wait and dispatch_sync, stored by each new owner when it takes the lane
+    // (partition::rebalance). Relaxed: see notify_owner().
+    std::atomic<any_wait*> owner_wait{nullptr};
+    std::atomic<const dispatch_sync*> owner{nullptr};
+
+    /// Publisher side, after a push: wakes the lane's owner. The light_fence orders the push
+    /// before the load of `owner_wait`; a worker taking the lane stores its own wait there,
+    /// then heavy_fence()s before it drains, so either this load sees the new owner or the
+    /// new owner's drain sees the event (Dekker, split asymmetrically as in blocking_wait).
+    /// The same fence serves the owner's blocking_wait handshake, hence notify_fenced().
+    ADMF_ALWAYS_INLINE void notify_owner() noexcept {
+        light_fence();
+        owner_wait.load(std::memory_order_relaxed)->notify_fenced();
+    }
+
+    /// Lane hand-over (partition::rebalance): the worker index the lane should run on, and
+    /// the worker that runs it now: a worker index, `releasing` (its owner is handing it
+    /// over) or `in_transit` (no one: the assigned worker may take it).
+    static constexpr std::uint32_t in_transit = ~std::uint32_t{0};
+    static constexpr std::uint32_t releasing = in_transit - 1;
+    std::atomic<std::uint32_t> assigned{0};
+    std::atomic<std::uint32_t> holder{0};
 
     /// Publishers blocked for room (backpressure::block) wait here; the owner notifies it
     /// after each batch it frees. 2000 checks (a few µs) before parking: a full lane usually

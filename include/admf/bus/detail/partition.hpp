@@ -9,7 +9,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -33,6 +35,8 @@
 #include <admf/core/event_traits.hpp>
 #include <admf/core/platform.hpp>
 #include <admf/core/publish_result.hpp>
+#include <admf/metrics/latency_histogram.hpp>
+#include <admf/metrics/latency_metrics.hpp>
 #include <admf/policy/batching_policy.hpp>
 #include <admf/policy/priority_policy.hpp>
 
@@ -52,6 +56,14 @@ struct bus_control {
     std::atomic<std::uint64_t> flush_epoch{0};
 };
 
+/// The worker range of a partition (partition_config: 0 means `workers`).
+[[nodiscard]] inline std::size_t min_workers_of(const partition_config& c) noexcept {
+    return c.min_workers == 0 ? c.workers : c.min_workers;
+}
+[[nodiscard]] inline std::size_t max_workers_of(const partition_config& c) noexcept {
+    return c.max_workers == 0 ? c.workers : c.max_workers;
+}
+
 /// Throws std::invalid_argument naming the partition when its config cannot work.
 /// What validate() needs to know of a partition besides its config.
 struct partition_facts {
@@ -70,6 +82,12 @@ inline void validate(const partition_config& c, std::string_view name, const par
     }
     if (c.workers == 0 || c.workers > c.lanes) {
         fail("workers must be between 1 and lanes (a lane is owned by one worker)");
+    }
+    if (min_workers_of(c) > c.workers || c.workers > max_workers_of(c)) {
+        fail("min_workers <= workers <= max_workers must hold (0 means `workers`)");
+    }
+    if (max_workers_of(c) > c.lanes) {
+        fail("max_workers must not exceed lanes (a worker without a lane has nothing to run)");
     }
     if (c.capacity == 0) {
         fail("capacity must be at least 1");
@@ -135,8 +153,19 @@ public:
                                          std::size_t&) const noexcept {
         return true;
     }
-    [[nodiscard]] partition_stats stats() const noexcept {
-        return partition_stats{.name = domain_name(Domain)};
+    [[nodiscard]] partition_stats stats() const {
+        partition_stats s;
+        s.name = domain_name(Domain);
+        return s;
+    }
+    [[nodiscard]] std::size_t workers() const noexcept { return 0; }
+    void set_workers(std::size_t) {
+        throw std::invalid_argument("admf: partition " + std::string(domain_name(Domain)) +
+                                    " has no event types: it runs no workers");
+    }
+    std::size_t check_stalls(std::chrono::steady_clock::time_point, std::chrono::nanoseconds,
+                             const std::function<void(const stall_report&)>&) {
+        return 0;
     }
 };
 
@@ -153,6 +182,21 @@ public:
 // once it is max_wait old, the worker bounding its idle wait by the oldest partial buffer.
 // `gathered` and `batched` count events into and out of the buffers, so flush() can wait
 // for what was gathered; before a worker exits at stop() it delivers every buffer.
+// Scaling (set_workers): max_workers threads run; lane i is *assigned* to worker i % n and
+// *held* by at most one worker at a time (lane::holder). A worker looks at the assignment
+// between rounds (assign_epoch_): a lane assigned elsewhere it claims (holder: me ->
+// releasing), hands its partial batches out, and releases (-> in_transit, release); the
+// assigned worker takes it with an acquire CAS (in_transit -> me), stores its own wait as
+// the lane's owner_wait and heavy_fence()s before its first drain (see notify_owner). So
+// no two workers ever run one lane and a lane's events keep their order across moves.
+// Workers without lanes sleep on assign_epoch_ (a futex), whatever their wait strategy.
+// Stall watchdog (check_stalls): a worker marks the lane it drains in `busy` (release +
+// light_fence) and then checks `revoke`; the watchdog, seeing one handler call run past the
+// budget, reassigns the worker's other lanes, bumps `revoke`, heavy_fence()s, re-reads
+// `busy` and, if the worker is still in the stalled lane, releases those lanes for it
+// (CAS holder: worker -> in_transit). The worker sees `revoke` before it enters another
+// lane, and drops them. Latency (Traits::latency_metrics): per lane histograms written by
+// the lane's holder (they move with it), merged by stats().
 template <class Traits, auto Domain, class Registry, class... Es>
 class partition<Traits, Domain, Registry, type_list<Es...>> {
 public:
@@ -164,6 +208,12 @@ public:
     static_assert(batching_policy<batching_type>,
                   "admf: Traits::batching_policy must satisfy admf::batching_policy "
                   "(policy/batching_policy.hpp)");
+    using metrics_type = typename Traits::latency_metrics;
+    static_assert(latency_metrics_policy<metrics_type>,
+                  "admf: Traits::latency_metrics must be record_latency, no_latency_metrics or "
+                  "alike (metrics/latency_metrics.hpp)");
+    /// Whether latency histograms are recorded (they need a clock).
+    static constexpr bool records = metrics_type::enabled && !std::is_same_v<clock, no_clock>;
 
     explicit partition(const partition_args<Registry>& args)
         : config_(args.config), control_(args.control), registry_(args.registry),
@@ -188,17 +238,29 @@ public:
                            batches_[i].buffers);
             }
         }
-        workers_.reserve(config_.workers);
-        for (std::size_t w = 0; w != config_.workers; ++w) {
+        if constexpr (records) {
+            latency_.reserve(config_.lanes);
+            for (std::size_t i = 0; i != config_.lanes; ++i) {
+                latency_.push_back(std::make_unique<lane_latency>(metrics_type::significant_figures));
+            }
+        }
+        const std::size_t threads = max_workers_of(config_);
+        workers_.reserve(threads);
+        for (std::size_t w = 0; w != threads; ++w) {
             workers_.push_back(std::make_unique<worker>(registry_.dispatcher(first_dispatcher + w),
-                                                        config_.wait));
+                                                        config_.wait, static_cast<std::uint32_t>(w)));
         }
         for (std::size_t i = 0; i != config_.lanes; ++i) {
-            worker& owner = *workers_[i % config_.workers];
+            const auto w = static_cast<std::uint32_t>(i % config_.workers);
+            worker& owner = *workers_[w];
             owner.lanes.push_back(lanes_[i].get());
-            lanes_[i]->owner_wait = &owner.wait;
-            lanes_[i]->owner = &owner.sync;
+            // Relaxed: the worker threads start later (std::thread's start synchronizes).
+            lanes_[i]->assigned.store(w, std::memory_order_relaxed);
+            lanes_[i]->holder.store(w, std::memory_order_relaxed);
+            lanes_[i]->owner_wait.store(&owner.wait, std::memory_order_relaxed);
+            lanes_[i]->owner.store(&owner.sync, std::memory_order_relaxed);
         }
+        active_.store(config_.workers, std::memory_order_relaxed);
     }
     partition(const partition&) = delete;
     partition& operator=(const partition&) = delete;
@@ -213,7 +275,7 @@ public:
         const auto time = clock::now();
         const std::size_t q = priority_type::level_of(level);
         if (l.try_emplace(q, time, level, e)) {
-            l.owner_wait->notify();
+            l.notify_owner();
             return publish_result::accepted;
         }
         return when_full(l, [&] { return l.try_emplace(q, time, level, e); });
@@ -246,7 +308,7 @@ public:
                     run - done);
                 done += pushed;
                 if (pushed != 0) {
-                    l.owner_wait->notify();
+                    l.notify_owner();
                     continue;
                 }
                 // Full: one event through the backpressure policy, then batches again.
@@ -269,8 +331,75 @@ public:
 
     void start() {
         for (std::size_t i = 0; i != workers_.size(); ++i) {
-            workers_[i]->thread = std::thread([this, i] { run(*workers_[i], i); });
+            workers_[i]->thread = std::thread([this, i] { run(*workers_[i]); });
         }
+    }
+
+    /// Workers running lanes (the count set_workers set last).
+    [[nodiscard]] std::size_t workers() const noexcept {
+        return active_.load(std::memory_order_relaxed); // a setting, read for display
+    }
+
+    /// Assigns lane i to worker i % n; the workers hand the lanes over between rounds.
+    /// Throws std::invalid_argument outside [min_workers, max_workers].
+    void set_workers(std::size_t n) {
+        if (n < min_workers_of(config_) || n > max_workers_of(config_)) {
+            throw std::invalid_argument(
+                "admf: partition " + std::string(domain_name(Domain)) + ": set_workers(" +
+                std::to_string(n) + ") outside [min_workers " +
+                std::to_string(min_workers_of(config_)) + ", max_workers " +
+                std::to_string(max_workers_of(config_)) + "]");
+        }
+        std::lock_guard lock{scaling_};
+        active_.store(n, std::memory_order_relaxed);
+        assign_nominal();
+    }
+
+    /// The stall watchdog's step (one thread at a time; see Design): reports each handler
+    /// call that ran at least `budget` (seen since an earlier call of this at the same
+    /// progress), once per call, and moves the worker's other lanes to other workers. When a
+    /// stalled call returns, the assignment of set_workers is restored.
+    std::size_t check_stalls(std::chrono::steady_clock::time_point now,
+                             std::chrono::nanoseconds budget,
+                             const std::function<void(const stall_report&)>& report) {
+        std::lock_guard lock{scaling_};
+        std::size_t reports = 0;
+        bool recovered = false;
+        for (auto& wp : workers_) {
+            worker& w = *wp;
+            watch_state& t = w.watch;
+            // Relaxed: progress values compared over time; the hand-over re-reads `busy`
+            // with acquire after its fence (move_lanes_off).
+            const auto busy = w.busy.load(std::memory_order_relaxed);
+            const auto calls = w.sync.calls_approx();
+            const auto state = w.sync.state(); // rounds and nested waits move it
+            if (busy == idle_lane || busy != t.lane || calls != t.calls || state != t.state) {
+                recovered = recovered || t.reported;
+                t = watch_state{calls, state, busy, now, false};
+                continue;
+            }
+            if (t.reported || now - t.since < budget) {
+                continue;
+            }
+            t.reported = true;
+            stalls_.fetch_add(1, std::memory_order_relaxed); // a tally
+            const std::size_t moved = move_lanes_off(w, busy);
+            ++reports;
+            if (report) {
+                report(stall_report{
+                    .partition = domain_name(Domain),
+                    .worker = w.index,
+                    .lane = busy,
+                    .subscription = w.sync.calling_approx(),
+                    .duration = std::chrono::duration_cast<std::chrono::nanoseconds>(now - t.since),
+                    .lanes_moved = moved,
+                });
+            }
+        }
+        if (recovered) {
+            assign_nominal();
+        }
+        return reports;
     }
 
     void notify_workers() noexcept {
@@ -280,7 +409,7 @@ public:
     }
 
     void notify_all() noexcept {
-        notify_workers();
+        announce_assignment(); // wakes workers parked without lanes, too
         for (auto& l : lanes_) {
             l->room.notify(); // publishers blocked for room see `stopping`
         }
@@ -341,8 +470,9 @@ public:
         return all;
     }
 
-    [[nodiscard]] partition_stats stats() const noexcept {
-        partition_stats s{.name = domain_name(Domain)};
+    [[nodiscard]] partition_stats stats() const {
+        partition_stats s;
+        s.name = domain_name(Domain);
         std::uint64_t attempts = 0;
         for (const auto& l : lanes_) {
             s.delivered += l->delivered.load(std::memory_order_acquire);
@@ -374,6 +504,23 @@ public:
         const auto gone = s.delivered + s.discarded + s.dropped + s.conflated;
         s.backlog = s.published > gone ? s.published - gone : 0;
         s.handler_errors = handler_errors_.load(std::memory_order_relaxed);
+        s.workers = workers();
+        s.handovers = handovers_.load(std::memory_order_relaxed); // tallies
+        s.stalls = stalls_.load(std::memory_order_relaxed);
+        if constexpr (records) {
+            auto lat = std::make_shared<partition_latency>(metrics_type::significant_figures);
+            for (const auto& l : latency_) {
+                // Histograms are read while their writer records: each count is a snapshot.
+                for (std::size_t level = 0; level != priority_levels; ++level) {
+                    lat->queue_by_level[level].merge(l->queue[level]);
+                    lat->queue.merge(l->queue[level]);
+                }
+                lat->end_to_end.merge(l->end_to_end);
+            }
+            lat->handlers = registry_.handler_latencies(type_list<Es...>{});
+            lat->sample_every = metrics_type::sample_every;
+            s.latency = std::move(lat);
+        }
         return s;
     }
 
@@ -389,14 +536,216 @@ private:
         std::atomic<std::uint64_t> batched{0};
     };
 
+    static constexpr std::uint32_t idle_lane = ~std::uint32_t{0};
+
+    // What the watchdog last saw of a worker (scaling_ held).
+    struct watch_state {
+        std::uint64_t calls = 0;
+        std::uint64_t state = 0;
+        std::uint32_t lane = idle_lane;
+        std::chrono::steady_clock::time_point since{};
+        bool reported = false;
+    };
+
     struct worker {
-        worker(dispatch_sync& s, wait_kind kind) : sync(s), wait(kind) {}
+        worker(dispatch_sync& s, wait_kind kind, std::uint32_t i) : sync(s), wait(kind), index(i) {}
         dispatch_sync& sync;
         any_wait wait;
-        std::vector<lane_type*> lanes;
+        const std::uint32_t index;
+        std::vector<lane_type*> lanes; // the lanes it holds (sorted by index)
         std::thread thread;
         std::uint64_t flush_seen = 0;
+        std::uint32_t assign_seen = 0; // assign_epoch_ at its last rebalance
+        std::uint32_t revoke_seen = 0;
+        /// The lane it is in (drain, batch delivery), idle_lane between; see Design.
+        alignas(false_sharing_range) std::atomic<std::uint32_t> busy{idle_lane};
+        /// Bumped by the watchdog when it takes lanes from this worker.
+        std::atomic<std::uint32_t> revoke{0};
+        watch_state watch; // scaling_ held
     };
+
+    // One histogram burst per priority level over a take (records only; else empty).
+    struct bursts_of_levels {
+        explicit bursts_of_levels(auto* lat) noexcept
+            : low(lat->queue[0]), medium(lat->queue[1]), high(lat->queue[2]) {}
+        [[nodiscard]] latency_histogram::burst& at(std::size_t level) noexcept {
+            return level == 0 ? low : level == 1 ? medium : high;
+        }
+        latency_histogram::burst low, medium, high;
+    };
+    struct no_bursts {
+        explicit no_bursts(const void*) noexcept {}
+    };
+    using level_bursts = std::conditional_t<records, bursts_of_levels, no_bursts>;
+
+    // Owner-written latency histograms of one lane (records only).
+    struct lane_latency {
+        explicit lane_latency(int figures)
+            : queue{latency_histogram(1, partition_latency::max_ns, figures),
+                    latency_histogram(1, partition_latency::max_ns, figures),
+                    latency_histogram(1, partition_latency::max_ns, figures)},
+              end_to_end(1, partition_latency::max_ns, figures) {}
+        std::array<latency_histogram, priority_levels> queue;
+        latency_histogram end_to_end;
+    };
+
+    // Bumps the assignment epoch (release: a worker's acquire load then sees the lane
+    // assignments and releases stored before) and wakes every worker to look at it.
+    void announce_assignment() noexcept {
+        assign_epoch_.fetch_add(1, std::memory_order_release);
+        assign_epoch_.notify_all(); // workers without lanes sleep on it
+        notify_workers();
+    }
+
+    // scaling_ held: lane i to worker i % active_.
+    void assign_nominal() noexcept {
+        const auto n = active_.load(std::memory_order_relaxed);
+        for (std::size_t i = 0; i != lanes_.size(); ++i) {
+            // Relaxed: announce_assignment's release publishes it.
+            lanes_[i]->assigned.store(static_cast<std::uint32_t>(i % n), std::memory_order_relaxed);
+        }
+        announce_assignment();
+    }
+
+    // scaling_ held. The watchdog's half of the hand-over (see Design): moves the lanes
+    // `from` holds, except the stalled one, to workers not stalled. Returns how many.
+    std::size_t move_lanes_off(worker& from, std::uint32_t stalled) noexcept {
+        std::vector<std::uint32_t> targets; // active workers first, then spare threads
+        for (std::size_t pass = 0; pass != 2; ++pass) {
+            for (const auto& w : workers_) {
+                const bool active = w->index < active_.load(std::memory_order_relaxed);
+                if (w.get() != &from && !w->watch.reported && active == (pass == 0)) {
+                    targets.push_back(w->index);
+                }
+            }
+        }
+        std::vector<lane_type*> moving;
+        for (auto& l : lanes_) {
+            // Relaxed: who holds it; the CAS below decides.
+            if (l->index != stalled && l->holder.load(std::memory_order_relaxed) == from.index) {
+                moving.push_back(l.get());
+            }
+        }
+        if (targets.empty() || moving.empty()) {
+            return 0;
+        }
+        // Spread over the active targets only, unless there are none.
+        std::size_t pool = 0;
+        while (pool != targets.size() && targets[pool] < active_.load(std::memory_order_relaxed)) {
+            ++pool;
+        }
+        pool = pool == 0 ? targets.size() : pool;
+        for (std::size_t k = 0; k != moving.size(); ++k) {
+            moving[k]->assigned.store(targets[k % pool], std::memory_order_relaxed); // announced below
+        }
+        from.revoke.fetch_add(1, std::memory_order_relaxed);
+        heavy_fence(); // pairs with enter_lane's light_fence: see Design
+        // Acquire pairs with enter_lane's release store: what `from` did to its other
+        // lanes before it entered the stalled one is visible, and handed on by the CAS.
+        if (from.busy.load(std::memory_order_acquire) == stalled) {
+            for (lane_type* l : moving) {
+                std::uint32_t expected = from.index;
+                // acq_rel: the taker's acquire CAS of in_transit synchronizes with it.
+                static_cast<void>(l->holder.compare_exchange_strong(
+                    expected, lane_type::in_transit, std::memory_order_acq_rel,
+                    std::memory_order_relaxed));
+            }
+        } // else the call returned: `from` sees the new assignment and hands them over itself
+        announce_assignment();
+        return moving.size();
+    }
+
+    // Owner: marks `l` as the lane it works in; false if the watchdog revoked lanes since
+    // the last rebalance (then it must not touch any lane before rebalancing).
+    [[nodiscard]] ADMF_ALWAYS_INLINE bool enter_lane(worker& w, const lane_type& l) noexcept {
+        // Release: pairs with move_lanes_off's acquire load (what it may then hand over).
+        w.busy.store(l.index, std::memory_order_release);
+        light_fence(); // pairs with move_lanes_off's heavy_fence: see Design
+        return w.revoke.load(std::memory_order_relaxed) == w.revoke_seen;
+    }
+    static void leave_lanes(worker& w) noexcept {
+        w.busy.store(idle_lane, std::memory_order_release); // the watchdog moves nothing now
+    }
+
+    // Whether a lane assigned to w is not held by it yet (it must wait for the hand-over).
+    [[nodiscard]] bool awaiting(const worker& w) const noexcept {
+        return std::any_of(lanes_.begin(), lanes_.end(), [&](const auto& l) {
+            return l->assigned.load(std::memory_order_relaxed) == w.index &&
+                   l->holder.load(std::memory_order_relaxed) != w.index;
+        });
+    }
+
+    // Owner, between rounds: releases the lanes assigned elsewhere, drops those the
+    // watchdog took, and takes those assigned to it that are in transit (see Design).
+    void rebalance(worker& w) {
+        // Acquire pairs with announce_assignment's release: the new `assigned` values.
+        w.assign_seen = assign_epoch_.load(std::memory_order_acquire);
+        w.revoke_seen = w.revoke.load(std::memory_order_relaxed); // read with busy == idle
+        const std::uint32_t me = w.index;
+        bool released = false;
+        std::size_t errors = 0;
+        for (auto it = w.lanes.begin(); it != w.lanes.end();) {
+            lane_type& l = **it;
+            std::uint32_t expected = me;
+            // One load for both tests: read twice, a set_workers between the reads could
+            // make the lane look moved (first read) and still ours (second), and it would
+            // be dropped with holder == me, drained by nobody (found by
+            // tests/models/lane_handover.pml, variant CPP_REREAD_ASSIGNED).
+            const bool assigned_here = l.assigned.load(std::memory_order_relaxed) == me;
+            if (assigned_here && l.holder.load(std::memory_order_relaxed) == me) {
+                ++it;
+                continue;
+            }
+            // Claim the release, so the watchdog cannot move the lane meanwhile; if it
+            // moved it already, drop it untouched.
+            if (assigned_here ||
+                !l.holder.compare_exchange_strong(expected, lane_type::releasing,
+                                                  std::memory_order_relaxed)) {
+                it = w.lanes.erase(it);
+                continue;
+            }
+            {
+                dispatch_round round{w.sync};
+                deliver_due(batches_[l.index], true, errors); // in lane order, before it moves
+            }
+            // Release pairs with the taker's acquire CAS: all this worker did to the lane
+            // (ring positions, sequence, policy state, buffers, histograms) happens-before.
+            l.holder.store(lane_type::in_transit, std::memory_order_release);
+            it = w.lanes.erase(it);
+            released = true;
+        }
+        count_errors(errors);
+        bool took = false;
+        for (auto& lp : lanes_) {
+            lane_type& l = *lp;
+            if (l.assigned.load(std::memory_order_relaxed) != me ||
+                std::find(w.lanes.begin(), w.lanes.end(), &l) != w.lanes.end()) {
+                continue;
+            }
+            std::uint32_t expected = lane_type::in_transit;
+#if defined(ADMF_FAULT_SKIP_HANDOVER)
+            // TEST-ONLY negative control (tests/negative/README.md): no wait for the release.
+            expected = l.holder.load(std::memory_order_relaxed); // its old owner may be in it
+#endif
+            // Acquire pairs with the releaser's release store (or the watchdog's CAS).
+            if (l.holder.compare_exchange_strong(expected, me, std::memory_order_acquire,
+                                                 std::memory_order_relaxed)) {
+                l.owner.store(&w.sync, std::memory_order_relaxed); // read by block()
+                l.owner_wait.store(&w.wait, std::memory_order_relaxed); // see notify_owner
+                w.lanes.push_back(&l);
+                took = true;
+                handovers_.fetch_add(1, std::memory_order_relaxed); // a tally
+            }
+        }
+        if (took) {
+            std::sort(w.lanes.begin(), w.lanes.end(),
+                      [](const lane_type* a, const lane_type* b) { return a->index < b->index; });
+            heavy_fence(); // pairs with notify_owner's light_fence: see lane::notify_owner
+        }
+        if (released) {
+            announce_assignment(); // the takers may be asleep
+        }
+    }
 
     template <class E>
     [[nodiscard]] lane_type& lane_for(const E& e) noexcept {
@@ -493,7 +842,7 @@ private:
             break;
         }
         if (r == publish_result::accepted) {
-            l.owner_wait->notify();
+            l.notify_owner();
         } else {
             count(l, r, 1);
         }
@@ -502,8 +851,11 @@ private:
 
     template <class Push>
     [[nodiscard]] publish_result block(lane_type& l, Push& push) noexcept {
-        if (l.owner == current_dispatcher) {
-            return publish_result::full; // the owner waiting for itself would never wake
+        // The owner waiting for itself would never wake: the lane's holder, or the worker
+        // it is assigned to (mid hand-over). Relaxed: a worker reads its own stores here.
+        if (l.owner.load(std::memory_order_relaxed) == current_dispatcher ||
+            &workers_[l.assigned.load(std::memory_order_relaxed)]->sync == current_dispatcher) {
+            return publish_result::full;
         }
         bool pushed = false;
         const auto done = [&] {
@@ -521,9 +873,9 @@ private:
         return pushed ? publish_result::accepted : publish_result::stopped;
     }
 
-    void run(worker& w, std::size_t index) {
+    void run(worker& w) {
         if (!config_.cpus.empty()) {
-            static_cast<void>(pin_current_thread(config_.cpus[index % config_.cpus.size()]));
+            static_cast<void>(pin_current_thread(config_.cpus[w.index % config_.cpus.size()]));
         }
         const auto has_work = [&w] {
             return std::any_of(w.lanes.begin(), w.lanes.end(),
@@ -533,13 +885,40 @@ private:
             return std::all_of(w.lanes.begin(), w.lanes.end(),
                                [](const lane_type* l) { return l->resolved(); });
         };
+        const auto reassigned = [&] {
+            // Relaxed: only decides to rebalance, which re-reads the epoch with acquire.
+            return assign_epoch_.load(std::memory_order_relaxed) != w.assign_seen ||
+                   w.revoke.load(std::memory_order_relaxed) != w.revoke_seen;
+        };
         for (;;) {
+            if (reassigned()) {
+                rebalance(w);
+            }
+            if (w.lanes.empty()) {
+                // Acquire pairs with stop()'s release of `drain`.
+                if (control_.drain.load(std::memory_order_acquire) && !awaiting(w)) {
+                    return;
+                }
+                // No lane: sleep until the assignment changes (set_workers, a release by
+                // another worker, stop()'s notify_all), whatever the wait strategy.
+                assign_epoch_.wait(w.assign_seen, std::memory_order_relaxed); // rebalance acquires
+                continue;
+            }
             std::size_t done = 0;
+            bool revoked = false;
             {
                 dispatch_round round{w.sync};
                 for (lane_type* l : w.lanes) {
-                    done += drain(*l);
+                    if (!enter_lane(w, *l)) {
+                        revoked = true; // the watchdog took lanes: touch none before rebalancing
+                        break;
+                    }
+                    done += drain(w, *l);
                 }
+                leave_lanes(w);
+            }
+            if (revoked) {
+                continue;
             }
             // Acquire pairs with flush()'s release bump, made after it recorded its targets.
             if (const auto epoch = control_.flush_epoch.load(std::memory_order_acquire);
@@ -547,7 +926,7 @@ private:
                 w.flush_seen = epoch;
                 deliver_all(w);
             }
-            if (done != 0) {
+            if (done != 0 || reassigned()) {
                 continue;
             }
             // Acquire pairs with stop()'s release of `drain`, stored after its heavy_fence:
@@ -555,18 +934,19 @@ private:
             // is `discard` (read per event by the next round).
             if (control_.drain.load(std::memory_order_acquire)) {
                 deliver_all(w); // partial batches go out before the worker may exit
-                if (mine_resolved()) {
+                if (!reassigned() && mine_resolved() && !awaiting(w)) {
                     return;
                 }
-                // A publisher is mid-publish (maybe preempted between claim and commit):
-                // let it run, threads may outnumber cores.
+                // A publisher is mid-publish (maybe preempted between claim and commit), or
+                // a lane is on its way here: let them run, threads may outnumber cores.
                 std::this_thread::yield();
                 continue;
             }
             const auto wake = [&] {
                 // Relaxed epoch: only wakes the worker; the loop's acquire load above reads it.
                 return has_work() || control_.drain.load(std::memory_order_acquire) ||
-                       control_.flush_epoch.load(std::memory_order_relaxed) != w.flush_seen;
+                       control_.flush_epoch.load(std::memory_order_relaxed) != w.flush_seen ||
+                       reassigned();
             };
             const std::int64_t due = earliest_due(w);
             if (due == never) {
@@ -636,8 +1016,12 @@ private:
         {
             dispatch_round round{w.sync};
             for (lane_type* l : w.lanes) {
+                if (!enter_lane(w, *l)) {
+                    break; // revoked: the loop rebalances first
+                }
                 deliver_due(batches_[l->index], true, errors);
             }
+            leave_lanes(w);
         }
         count_errors(errors);
     }
@@ -671,8 +1055,10 @@ private:
     // The view of a lane's queues a priority_policy drains (policy/priority_policy.hpp).
     struct lane_queues {
         partition& self;
+        worker& w;
         lane_type& l;
         lane_batches& batches;
+        lane_latency* latency; // null unless records
         bool discard = false; // latched once stop(discard) is seen, for the rest of the round
         std::size_t errors = 0;
 
@@ -685,6 +1071,8 @@ private:
             constexpr bool timed = !std::is_same_v<clock, no_clock>;
             const std::int64_t taken_at = timed ? clock::now() : 0;
             std::array<std::uint64_t, priority_levels> count{}, total{}, longest{};
+            // The queue-time histograms of the take's levels: totals updated once per take.
+            [[maybe_unused]] level_bursts bursts{latency};
             const std::size_t n = l.consume(
                 q,
                 [&](slot_type& s, bool end_of_batch) noexcept {
@@ -699,17 +1087,40 @@ private:
                                           end_of_batch};
                     const auto level = static_cast<std::size_t>(s.level);
                     ++count[level];
+#if defined(ADMF_FAULT_DROP_ONE_PER_MILLION)
+                    // TEST-ONLY negative control (tests/negative/README.md): silent loss.
+                    static std::atomic<std::uint64_t> fault_taken{0}; // every lane's, a tally
+                    if (fault_taken.fetch_add(1, std::memory_order_relaxed) % 1'000'000 == 999'999) {
+                        return; // counted as delivered above, never dispatched
+                    }
+#endif
                     if constexpr (timed) {
                         const auto waited = static_cast<std::uint64_t>(
                             std::max<std::int64_t>(0, taken_at - s.publish_time));
                         total[level] += waited;
                         longest[level] = std::max(longest[level], waited);
+                        if constexpr (records) {
+                            bursts.at(level).record(static_cast<std::int64_t>(waited));
+                        }
                     }
                     std::visit(
                         [&](const auto& e) {
                             using E = std::decay_t<decltype(e)>;
                             const auto* table = self.registry_.template table_of<E>();
-                            errors += self.registry_.dispatch(table, e, info);
+                            if constexpr (records) {
+                                // One event in sample_every per lane: handler and end-to-end
+                                // times (two clock reads per handler; see record_latency).
+                                if ((info.sequence & (metrics_type::sample_every - 1)) == 0) {
+                                    std::int64_t done = 0;
+                                    errors += self.registry_.template dispatch_timed<clock>(
+                                        table, e, info, w.sync, w.index, done);
+                                    latency->end_to_end.record(done - s.publish_time);
+                                } else {
+                                    errors += self.registry_.dispatch(table, e, info, w.sync);
+                                }
+                            } else {
+                                errors += self.registry_.dispatch(table, e, info, w.sync);
+                            }
                             self.to_batch_handlers(batches, table, e, s.publish_time, errors);
                         },
                         s.event);
@@ -738,9 +1149,13 @@ private:
         }
     };
 
-    std::size_t drain(lane_type& l) noexcept {
+    std::size_t drain(worker& w, lane_type& l) noexcept {
         lane_batches& batches = batches_[l.index];
-        lane_queues queues{*this, l, batches};
+        lane_latency* latency = nullptr;
+        if constexpr (records) {
+            latency = latency_[l.index].get();
+        }
+        lane_queues queues{*this, w, l, batches, latency};
         const std::size_t n =
             priority_type::drain(queues, l.policy_state, config_.weights, limits_.max_batch);
         if (n != 0) {
@@ -758,7 +1173,13 @@ private:
     std::vector<std::unique_ptr<worker>> workers_;
     const batch_limits limits_;
     std::unique_ptr<lane_batches[]> batches_; // one per lane, by lane index
+    std::vector<std::unique_ptr<lane_latency>> latency_; // one per lane (records only)
     std::atomic<std::uint64_t> handler_errors_{0};
+    alignas(false_sharing_range) std::atomic<std::uint32_t> assign_epoch_{0};
+    std::atomic<std::size_t> active_{1};
+    std::atomic<std::uint64_t> handovers_{0};
+    std::atomic<std::uint64_t> stalls_{0};
+    std::mutex scaling_; // set_workers and check_stalls
 };
 
 } // namespace admf::detail

@@ -80,6 +80,23 @@ public:
         return publishes_.load(std::memory_order_acquire);
     }
 
+    /// Owner only, around each handler call: what the stall watchdog reads. Plain stores
+    /// (single writer, relaxed: the watchdog only compares values over time; nothing is
+    /// read through them).
+    void note_call(std::uint64_t subscription) noexcept {
+        calling_.store(subscription, std::memory_order_relaxed);
+    }
+    void note_return() noexcept {
+        calls_.store(calls_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    }
+    /// Any thread: handler calls returned so far, and the subscription called last.
+    [[nodiscard]] std::uint64_t calls_approx() const noexcept {
+        return calls_.load(std::memory_order_relaxed); // a progress count, see note_call
+    }
+    [[nodiscard]] std::uint64_t calling_approx() const noexcept {
+        return calling_.load(std::memory_order_relaxed); // see note_call
+    }
+
     /// Whether this dispatcher can no longer be inside a round that started at `snapshot`.
     [[nodiscard]] bool passed(std::uint64_t snapshot) const noexcept {
         if ((snapshot & in_dispatch) == 0) {
@@ -111,6 +128,8 @@ private:
     alignas(false_sharing_range) std::atomic<std::uint64_t> state_{0};
     std::uint64_t passes_ = 0; // owner only
     std::atomic<std::uint64_t> publishes_{0};
+    std::atomic<std::uint64_t> calling_{0};
+    std::atomic<std::uint64_t> calls_{0};
 };
 
 /// The dispatch_sync of the round the calling thread is in (null outside any dispatch).

@@ -2,12 +2,14 @@
 // The subscriber tables of one bus: copy-on-write per event type, read without locks.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <tuple>
 #include <type_traits>
@@ -25,6 +27,8 @@
 #include <admf/core/domain.hpp>
 #include <admf/core/event_info.hpp>
 #include <admf/core/event_traits.hpp>
+#include <admf/bus/bus_stats.hpp>
+#include <admf/metrics/latency_histogram.hpp>
 
 namespace admf::detail {
 
@@ -42,6 +46,10 @@ struct handler_entry : retirable {
     std::atomic<bool> active{true};
     std::atomic<std::uint64_t> errors{0};
     const std::uint64_t id;
+    /// Handler time per worker slot of E's partition (null when latency is not recorded):
+    /// slot w is written by that worker only (latency_histogram: one writer).
+    std::unique_ptr<std::optional<latency_histogram>[]> times;
+    std::size_t time_slots = 0;
 };
 
 template <class E, class F>
@@ -102,8 +110,12 @@ struct handler_table final : retirable {
 template <class... Events>
 class subscriber_registry final : public subscription_owner {
 public:
-    explicit subscriber_registry(std::size_t dispatchers, error_sink sink)
-        : sink_(sink ? std::move(sink) : error_sink{default_error_sink}) {
+    /// `timing_slots[i]`: handler-time histograms per entry of the i-th event type (the
+    /// workers of its partition); empty or 0 records none. `figures`: their precision.
+    explicit subscriber_registry(std::size_t dispatchers, error_sink sink,
+                                 std::vector<std::size_t> timing_slots = {}, int figures = 2)
+        : sink_(sink ? std::move(sink) : error_sink{default_error_sink}),
+          timing_slots_(std::move(timing_slots)), timing_figures_(figures) {
         syncs_.reserve(dispatchers);
         for (std::size_t i = 0; i != dispatchers; ++i) {
             syncs_.push_back(std::make_unique<dispatch_sync>());
@@ -217,6 +229,72 @@ public:
         return call_each<E>(table->entries, e, info);
     }
 
+    /// As dispatch(table, e, info), noting each call in `watch` for the stall watchdog.
+    template <class E>
+    std::size_t dispatch(const handler_table<E>* table, const E& e, const event_info& info,
+                         dispatch_sync& watch) noexcept {
+        if (table == nullptr) {
+            return 0;
+        }
+        return call_each<E>(table->entries, &watch, e, info);
+    }
+
+    /// As dispatch(table, e, info, watch), also timing each handler by Clock into its
+    /// histogram of worker `slot`. Returns how many threw; `done` gets the time the last
+    /// handler returned.
+    template <class Clock, class E>
+    std::size_t dispatch_timed(const handler_table<E>* table, const E& e, const event_info& info,
+                               dispatch_sync& watch, std::size_t slot,
+                               std::int64_t& done) noexcept {
+        std::size_t errors = 0;
+        std::int64_t t = Clock::now();
+        if (table != nullptr) {
+            for (auto* entry : table->entries) {
+                if (!entry->active.load(std::memory_order_relaxed)) { // as in call_each
+                    continue;
+                }
+                errors += call_one<E>(*entry, &watch, e, info);
+                const std::int64_t after = Clock::now();
+                if (slot < entry->time_slots) {
+                    entry->times[slot]->record(after - t);
+                }
+                t = after;
+            }
+        }
+        done = t;
+        return errors;
+    }
+
+    /// Handler-time histograms of the subscriptions to any of Es, merged over worker slots
+    /// and over the types a domain-wide subscription covers. Any thread; allocates.
+    template <class... Es>
+    [[nodiscard]] std::vector<handler_latency> handler_latencies(type_list<Es...>) const {
+        std::lock_guard lock{writer_}; // entries in current tables stay alive meanwhile
+        std::vector<handler_latency> out;
+        const auto add = [&]<class E>(const handler_table<E>* table) {
+            if (table == nullptr) {
+                return;
+            }
+            for (auto* entry : table->entries) {
+                if (entry->time_slots == 0) {
+                    continue;
+                }
+                auto it = std::find_if(out.begin(), out.end(),
+                                       [&](const handler_latency& h) { return h.subscription == entry->id; });
+                if (it == out.end()) {
+                    out.push_back({entry->id, latency_histogram(1, partition_latency::max_ns,
+                                                                timing_figures_)});
+                    it = out.end() - 1;
+                }
+                for (std::size_t w = 0; w != entry->time_slots; ++w) {
+                    it->time.merge(*entry->times[w]); // other writers live: a snapshot
+                }
+            }
+        };
+        (add(std::get<table_slot<Es>>(tables_).current.load(std::memory_order_acquire)), ...);
+        return out;
+    }
+
     /// Dispatcher only, inside a dispatch_round. Calls every active batch handler of E with
     /// `events`; returns how many threw. Never throws.
     template <class E>
@@ -260,6 +338,10 @@ private:
     // Calls entry->call(args...) on every active entry of `list` (handlers of E).
     template <class E, class List, class... Args>
     std::size_t call_each(const List& list, const Args&... args) noexcept {
+        return call_each<E>(list, static_cast<dispatch_sync*>(nullptr), args...);
+    }
+    template <class E, class List, class... Args>
+    std::size_t call_each(const List& list, dispatch_sync* watch, const Args&... args) noexcept {
         std::size_t errors = 0;
         for (auto* entry : list) {
             // After the round's light_fence: a remover that did not see this round running
@@ -267,13 +349,26 @@ private:
             if (!entry->active.load(std::memory_order_relaxed)) {
                 continue;
             }
-            try {
-                entry->call(args...);
-            } catch (...) {
-                ++errors;
-                entry->errors.fetch_add(1, std::memory_order_relaxed); // a tally
-                report<E>(entry->id, std::current_exception());
-            }
+            errors += call_one<E>(*entry, watch, args...);
+        }
+        return errors;
+    }
+    // One call; 1 if it threw (reported to the sink and counted on the entry).
+    template <class E, class Entry, class... Args>
+    std::size_t call_one(Entry& entry, dispatch_sync* watch, const Args&... args) noexcept {
+        if (watch != nullptr) {
+            watch->note_call(entry.id);
+        }
+        std::size_t errors = 0;
+        try {
+            entry.call(args...);
+        } catch (...) {
+            errors = 1;
+            entry.errors.fetch_add(1, std::memory_order_relaxed); // a tally
+            report<E>(entry.id, std::current_exception());
+        }
+        if (watch != nullptr) {
+            watch->note_return();
         }
         return errors;
     }
@@ -290,6 +385,16 @@ private:
         if constexpr (std::is_base_of_v<batch_entry<E>, Entry>) {
             next->batches.push_back(&entry);
         } else {
+            if (const std::size_t type = index_of<E, Events...>(); type < timing_slots_.size() &&
+                                                                   timing_slots_[type] != 0) {
+                const std::size_t n = timing_slots_[type];
+                auto times = std::make_unique<std::optional<latency_histogram>[]>(n);
+                for (std::size_t w = 0; w != n; ++w) {
+                    times[w].emplace(1, partition_latency::max_ns, timing_figures_); // not movable
+                }
+                entry.times = std::move(times);
+                entry.time_slots = n;
+            }
             next->entries.push_back(&entry);
         }
         records_[id].push_back(index_of<E, Events...>());
@@ -396,6 +501,8 @@ private:
     std::tuple<table_slot<Events>...> tables_;
     std::vector<std::unique_ptr<dispatch_sync>> syncs_;
     error_sink sink_;
+    const std::vector<std::size_t> timing_slots_; // per event type (see the constructor)
+    const int timing_figures_;
 
     mutable std::mutex writer_;
     std::uint64_t last_id_ = 0;
