@@ -146,7 +146,7 @@ void require_reconciled(const admf::partition_stats& s) {
 
 // ---- ordering ---------------------------------------------------------------------------
 
-TEST_CASE("bus: each key's events arrive in publish order across 8 lanes and 2 workers; each "
+TEST_CASE("bus: each key's events arrive in publish order across 8 lanes and 2 workers, each "
           "lane's sequence counts up by one",
           "[bus]") {
     constexpr std::size_t lanes = 8;
@@ -233,7 +233,7 @@ TEST_CASE("bus: each key's events arrive in publish order across 8 lanes and 2 w
 
 // ---- handler forms ------------------------------------------------------------------------
 
-TEST_CASE("bus: both handler forms are called; event_info carries sequence, publish time and "
+TEST_CASE("bus: both handler forms are called, event_info carries sequence, publish time and "
           "end_of_batch on the last event of each drained batch",
           "[bus]") {
     admf::bus_config cfg = one_lane(64, admf::backpressure::reject);
@@ -377,7 +377,7 @@ TEST_CASE("bus: churn: a handler whose subscription ended is never called, while
     REQUIRE(called > 0); // the handlers did run, so the check saw calls
 }
 
-TEST_CASE("bus: a handler may unsubscribe itself; that call completes and no later one happens",
+TEST_CASE("bus: a handler may unsubscribe itself, that call completes and no later one happens",
           "[bus]") {
     test_bus bus;
     admf::subscription self;
@@ -420,7 +420,7 @@ TEST_CASE("bus: a handler may subscribe another handler, which receives later ev
     inner.reset(); // unsubscribes from the test thread
 }
 
-TEST_CASE("bus: a handler may unsubscribe another handler of the same event; that one is not "
+TEST_CASE("bus: a handler may unsubscribe another handler of the same event, that one is not "
           "called again, not even for the current event",
           "[bus]") {
     test_bus bus;
@@ -510,7 +510,7 @@ TEST_CASE("bus: two handlers on two partitions ending each other's subscriptions
 
 // ---- handler exceptions -------------------------------------------------------------------
 
-TEST_CASE("bus: a throwing handler is counted and reported; other handlers get the event and "
+TEST_CASE("bus: a throwing handler is counted and reported, other handlers get the event and "
           "the worker goes on",
           "[bus]") {
     struct reported {
@@ -567,7 +567,7 @@ TEST_CASE("bus: a throwing handler is counted and reported; other handlers get t
     require_reconciled(bus.stats().partition(md));
 }
 
-TEST_CASE("bus: an error sink that throws is swallowed; the error is still counted", "[bus]") {
+TEST_CASE("bus: an error sink that throws is swallowed, the error is still counted", "[bus]") {
     admf::bus_config cfg;
     std::atomic<int> sink_calls{0};
     cfg.on_error = [&](const admf::handler_error&) {
@@ -613,7 +613,7 @@ TEST_CASE("bus: publish after stop returns stopped and counts it as refused", "[
 }
 
 TEST_CASE("bus: flush before start, start after stop, and flush or stop inside a handler "
-          "throw std::logic_error; stop twice is fine",
+          "throw std::logic_error, stop twice is fine",
           "[bus]") {
     test_bus bus;
     REQUIRE_THROWS_AS(bus.flush(), std::logic_error);
@@ -806,7 +806,7 @@ TEST_CASE("bus: backpressure::block without timeout waits and completes once the
     require_reconciled(s);
 }
 
-TEST_CASE("bus: backpressure::drop_oldest drops (and counts) the oldest queued events; the "
+TEST_CASE("bus: backpressure::drop_oldest drops (and counts) the oldest queued events, the "
           "newest are delivered",
           "[bus]") {
     // Before start() no worker holds a slot: 100 publishes into 4 slots keep the newest 4.
@@ -982,7 +982,7 @@ TEST_CASE("bus: publish_batch accepts every event and keeps each key's order", "
     require_reconciled(s);
 }
 
-TEST_CASE("bus: publish_batch under reject stops at the first full event; accepted tells how "
+TEST_CASE("bus: publish_batch under reject stops at the first full event, accepted tells how "
           "many were queued and the rest are counted rejected",
           "[bus]") {
     test_bus bus(one_lane(4, admf::backpressure::reject));

@@ -182,7 +182,7 @@ TEST_CASE("sync_bus: stop(discard) inside a handler counts the queued events as 
     CHECK(s.backlog == 0);
 }
 
-TEST_CASE("sync_bus: a partition holds at most capacity * lanes queued events; more answer full",
+TEST_CASE("sync_bus: a partition holds at most capacity * lanes queued events, more answer full",
           "[sync_bus]") {
     admf::bus_config cfg;
     cfg[ord].capacity = 2;
@@ -233,7 +233,7 @@ TEST_CASE("sync_bus: a partition holds at most capacity * lanes queued events; m
     REQUIRE_THROWS_AS(test_bus(bad), std::invalid_argument);
 }
 
-TEST_CASE("sync_bus: a throwing handler is counted and reported; the others still run",
+TEST_CASE("sync_bus: a throwing handler is counted and reported, the others still run",
           "[sync_bus]") {
     std::vector<std::string> reports;
     admf::bus_config cfg;

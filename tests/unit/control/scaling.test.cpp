@@ -130,3 +130,32 @@ TEST_CASE("latency_target_scaling: up above the target, down well under it with 
             {500, 0, 10'000, 2, "hold"}, // quick but not empty: hold
         });
 }
+
+TEST_CASE("latency_target_scaling: does not scale down into an arrival rate one worker fewer "
+          "was measured too slow for",
+          "[control]") {
+    const admf::latency_target_scaling policy{.target_p99 = 100'000, .down_fraction = 0.25,
+                                              .down_backlog = 100, .down_headroom = 0.8,
+                                              .hysteresis = 1, .cooldown = 0};
+    const admf::scaling_bounds bounds{.min_workers = 1, .max_workers = 4, .spare_threads = 8};
+    admf::scaling_state state;
+    const auto decide = [&](std::size_t workers, std::uint64_t backlog, double arrivals,
+                            double served, std::int64_t p99) {
+        return policy.decide(admf::partition_sample{workers, backlog, arrivals, served, p99},
+                             bounds, state);
+    };
+    // Saturated at 2 workers serving 20 k/s in all: 10 k/s per worker learned; up.
+    CHECK(decide(2, 5000, 25'000, 20'000, 900'000) == admf::scaling_decision{3, "p99 queue time above target"});
+    CHECK(state.per_worker_capacity == Approx(10'000));
+    // At 3 workers, quick and empty, 25 k/s arriving: 2 workers would serve 20 k/s, hold.
+    CHECK(decide(3, 0, 25'000, 25'000, 5'000) ==
+          admf::scaling_decision{3, "one worker fewer could not keep up"});
+    // 15 k/s arriving: under 0.8 x 20 k/s, so one worker fewer is enough: down.
+    CHECK(decide(3, 0, 15'000, 15'000, 5'000) ==
+          admf::scaling_decision{2, "p99 queue time well under target, little backlog"});
+    // A burst at an interval's end that reads low (backlog, 2 k/s served) only decays it.
+    decide(2, 500, 2'000, 2'000, 50'000);
+    CHECK(state.per_worker_capacity == Approx(9'000));
+    // Idle: nothing arrives, down to min_workers.
+    CHECK(decide(2, 0, 0, 0, 0).workers == 1);
+}

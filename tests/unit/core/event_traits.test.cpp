@@ -150,7 +150,7 @@ TEST_CASE("event_traits: a type without a key has key 0", "[core]") {
     REQUIRE(admf::event_key(bare_event{123}) == 0);
 }
 
-TEST_CASE("event_traits: keyless events go to lane 0 with medium priority; declared "
+TEST_CASE("event_traits: keyless events go to lane 0 with medium priority, declared "
           "priority reaches event_info",
           "[core]") {
     // Four lanes in each partition: a keyless event must still land on lane 0, and a key

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 // Unit tests of admf::latency_histogram and admf::interval_recorder, tagged [metrics]:
-// accuracy against exact (sorted) percentiles over seeded distributions, merge, reset,
-// saturation, constructor errors, record(value, count), record_corrected, and the threaded
-// cases (concurrent queries, interval sampling), which CI also runs under TSan.
+// accuracy against exact (sorted) percentiles over seeded distributions, merge, subtract,
+// count_at_or_below, reset, saturation, constructor errors, record(value, count),
+// record_corrected, and the threaded cases (concurrent queries, interval sampling), which CI
+// also runs under TSan.
 
 #include <algorithm>
 #include <atomic>
@@ -261,6 +262,41 @@ TEST_CASE("latency_histogram: record(value, count) equals count single records",
     }
 }
 
+TEST_CASE("latency_histogram: a burst records exactly what single records would", "[metrics]") {
+    latency_histogram by_burst(1, 3'600'000'000'000, 2);
+    latency_histogram single(1, 3'600'000'000'000, 2);
+    std::mt19937_64 rng{admf_test::run_seed()};
+    std::uniform_int_distribution<std::int64_t> value(-5, 5'000'000);
+    std::vector<std::int64_t> values(10'000);
+    for (auto& v : values) {
+        v = value(rng);
+    }
+    values.push_back(std::numeric_limits<std::int64_t>::max()); // saturates in both
+    {
+        latency_histogram::burst b{by_burst};
+        for (std::size_t i = 0; i != values.size(); ++i) {
+            b.record(values[i]);
+            if (i == 5'000) {
+                b.commit(); // mid-way: the totals so far, then the rest at the end
+                CHECK(by_burst.count() == 5'001);
+            }
+        }
+        CHECK(by_burst.count() == 5'001); // the rest is not committed yet
+    }
+    for (const auto v : values) {
+        single.record(v);
+    }
+    CHECK(by_burst.count() == single.count());
+    CHECK(by_burst.saturated() == single.saturated());
+    CHECK(by_burst.saturated() == 1);
+    CHECK(by_burst.min() == single.min());
+    CHECK(by_burst.max() == single.max());
+    CHECK(by_burst.mean() == Approx(single.mean()));
+    for (const double p : {0.0, 1.0, 50.0, 90.0, 99.0, 99.9, 100.0}) {
+        CHECK(by_burst.value_at_percentile(p) == single.value_at_percentile(p));
+    }
+}
+
 TEST_CASE("latency_histogram: record_corrected fills in coordinated omission", "[metrics]") {
     latency_histogram h;
     h.record_corrected(1'000, 100); // 1000, 900, ..., 100
@@ -288,6 +324,116 @@ TEST_CASE("latency_histogram: snapshot is an independent copy", "[metrics]") {
     CHECK(s.max() == 10);
     CHECK(h.count() == 10);
     CHECK(s.value_at_percentile(100) == 10);
+}
+
+TEST_CASE("latency_histogram: subtract leaves the interval between two cumulative snapshots",
+          "[metrics]") {
+    const std::uint64_t seed = admf_test::stream_seed(0x4d53, 0);
+    INFO("ADMF_SEED=" << admf_test::run_seed());
+    const auto samples = make_samples(distribution::bimodal, 200'000, seed);
+    const std::size_t half = samples.size() / 2;
+    latency_histogram cumulative(1, 1'000'000'000, 3); // saturates the bimodal outliers
+    latency_histogram second_half(1, 1'000'000'000, 3);
+    for (std::size_t i = 0; i < half; ++i) {
+        cumulative.record(samples[i]);
+    }
+    const latency_histogram before = cumulative.snapshot();
+    for (std::size_t i = half; i < samples.size(); ++i) {
+        cumulative.record(samples[i]);
+        second_half.record(samples[i]);
+    }
+    latency_histogram interval = cumulative.snapshot();
+    interval.subtract(before);
+    REQUIRE(interval.count() == second_half.count());
+    CHECK(interval.saturated() == second_half.saturated());
+    CHECK(interval.mean() == Approx(second_half.mean()).epsilon(1e-9));
+    for (const double p : {0.0, 1.0, 50.0, 90.0, 99.0, 99.9, 100.0}) {
+        INFO("p" << p);
+        CHECK(interval.value_at_percentile(p) == second_half.value_at_percentile(p));
+    }
+    // min/max cannot be taken apart: they stay the cumulative ones.
+    CHECK(interval.min() == cumulative.min());
+    CHECK(interval.max() == cumulative.max());
+
+    SECTION("subtracting itself empties it, as reset() would") {
+        interval.subtract(interval.snapshot());
+        CHECK(interval.count() == 0);
+        CHECK(interval.saturated() == 0);
+        CHECK(interval.min() == 0);
+        CHECK(interval.max() == 0);
+        CHECK(interval.mean() == 0.0);
+        CHECK(interval.value_at_percentile(99) == 0);
+    }
+    SECTION("counts are clamped at zero when `earlier` holds more") {
+        latency_histogram small(1, 1'000'000'000, 3);
+        small.record(100, 2);
+        small.record(5'000, 1);
+        latency_histogram big(1, 1'000'000'000, 3);
+        big.record(100, 5);
+        small.subtract(big);
+        CHECK(small.count() == 1);
+        CHECK(small.count_at_or_below(small.highest_equivalent_value(100)) == 0);
+        CHECK(small.value_at_percentile(50) == small.highest_equivalent_value(5'000));
+        CHECK(small.mean() >= 0.0);
+    }
+    SECTION("a different layout is left alone") {
+        const std::uint64_t n = interval.count();
+        latency_histogram other(1, 3'600'000'000'000, 2);
+        other.record(100, 10);
+        interval.subtract(other);
+        CHECK(interval.count() == n);
+    }
+}
+
+TEST_CASE("latency_histogram: count_at_or_below counts whole buckets up to a bound",
+          "[metrics]") {
+    latency_histogram h; // 3 figures: buckets of width 1 up to 2047, then 2, 4, ...
+    CHECK(h.count_at_or_below(1'000'000) == 0);
+    h.record(5, 3);
+    h.record(1'000, 2);
+    h.record(10'000, 4); // bucket [10'000, 10'007]
+    h.record(3'600'000'000'000);
+    CHECK(h.count_at_or_below(-1) == 0);
+    CHECK(h.count_at_or_below(0) == 0);
+    CHECK(h.count_at_or_below(4) == 0);
+    CHECK(h.count_at_or_below(5) == 3);
+    CHECK(h.count_at_or_below(999) == 3);
+    CHECK(h.count_at_or_below(1'000) == 5);
+    const std::int64_t hi = h.highest_equivalent_value(10'000);
+    REQUIRE(hi > 10'000);
+    // A bound inside a bucket does not count it: its values may lie above the bound.
+    CHECK(h.count_at_or_below(10'000) == 5);
+    CHECK(h.count_at_or_below(hi - 1) == 5);
+    CHECK(h.count_at_or_below(hi) == 9);
+    CHECK(h.count_at_or_below(std::numeric_limits<std::int64_t>::max()) == h.count());
+
+    SECTION("agrees with exact counts over seeded samples, within one bucket") {
+        const std::uint64_t seed = admf_test::stream_seed(0x4d43, 0);
+        INFO("ADMF_SEED=" << admf_test::run_seed());
+        auto samples = make_samples(distribution::exponential, 100'000, seed);
+        latency_histogram e;
+        for (const std::int64_t v : samples) {
+            e.record(v);
+        }
+        std::sort(samples.begin(), samples.end());
+        for (const std::int64_t le : {1'000, 10'000, 50'000, 100'000, 250'000, 1'000'000}) {
+            // Exact when `le` ends a bucket; in general between the counts up to the bucket
+            // below `le` and those up to `le` itself.
+            const auto exact_le = static_cast<std::uint64_t>(
+                std::upper_bound(samples.begin(), samples.end(), le) - samples.begin());
+            const std::int64_t below = e.lowest_equivalent_value(le) - 1;
+            const auto exact_below = static_cast<std::uint64_t>(
+                std::upper_bound(samples.begin(), samples.end(), below) - samples.begin());
+            const std::uint64_t got = e.count_at_or_below(le);
+            INFO("le " << le << ": histogram " << got << ", exact " << exact_le);
+            CHECK(got <= exact_le);
+            CHECK(got >= exact_below);
+            CHECK(e.count_at_or_below(e.highest_equivalent_value(le)) ==
+                  static_cast<std::uint64_t>(std::upper_bound(samples.begin(), samples.end(),
+                                                              e.highest_equivalent_value(le)) -
+                                             samples.begin()));
+        }
+    }
 }
 
 TEST_CASE("latency_histogram: queries from another thread while the writer records",

@@ -161,7 +161,7 @@ TEST_CASE("sync_bus batching: with max_wait 0 a batch is what one cascade queued
     CHECK(per_event == std::vector<std::uint64_t>{10, 11, 12, 13, 14, 20, 21, 22, 23, 24});
 }
 
-TEST_CASE("sync_bus batching: a throwing batch handler counts once per batch; the others still "
+TEST_CASE("sync_bus batching: a throwing batch handler counts once per batch, the others still "
           "get it",
           "[policy][batching]") {
     admf::bus_config cfg = batch_config(3, {});
@@ -180,7 +180,7 @@ TEST_CASE("sync_bus batching: a throwing batch handler counts once per batch; th
     CHECK(reported == 3);
 }
 
-TEST_CASE("no_batching: batch handlers get one event at a time; sync_bus and bus", "[policy][batching]") {
+TEST_CASE("no_batching: batch handlers get one event at a time, sync_bus and bus", "[policy][batching]") {
     {
         admf::basic_sync_bus<one_at_a_time_traits, bar> bus{batch_config(64, {})};
         batch_log log;

@@ -91,7 +91,7 @@ struct gate {
 
 } // namespace
 
-TEST_CASE("conflate: while the lane is behind only each key's newest event is kept; the "
+TEST_CASE("conflate: while the lane is behind only each key's newest event is kept, the "
           "consumer ends with the latest of every key",
           "[policy][conflate]") {
     constexpr std::uint64_t keys = 50;
@@ -144,7 +144,7 @@ TEST_CASE("conflate: while the lane is behind only each key's newest event is ke
     CHECK(s.rejected == 0);
 }
 
-TEST_CASE("conflate: a new key beyond capacity is answered full and counted; known keys are "
+TEST_CASE("conflate: a new key beyond capacity is answered full and counted, known keys are "
           "still accepted",
           "[policy][conflate]") {
     admf::bus<quote> bus{conflate_config(4)};
@@ -217,7 +217,7 @@ TEST_CASE("conflate: under load from two producers every key ends at its latest 
     CHECK(s.delivered >= keys);
 }
 
-TEST_CASE("conflate: stop(discard) counts what it discards; the books still balance",
+TEST_CASE("conflate: stop(discard) counts what it discards, the books still balance",
           "[policy][conflate]") {
     admf::bus<quote> bus{conflate_config(16)};
     for (std::uint64_t v = 1; v <= 10; ++v) {

@@ -159,7 +159,7 @@ TEST_CASE("weighted_priority 8:4:1: low gets 1/13 of every saturated 10,000-disp
     }
 }
 
-TEST_CASE("weighted_priority: weights come from the config; a zero weight is refused",
+TEST_CASE("weighted_priority: weights come from the config, a zero weight is refused",
           "[policy][priority]") {
     admf::bus_config cfg;
     cfg[admf::domain::signal].weights = {1, 0, 8};
