@@ -173,6 +173,13 @@ struct strict_traits : admf::default_bus_traits {
 struct no_clock_traits : admf::default_bus_traits {
     using clock = admf::no_clock;
 };
+/// default_bus_traits with the latency histograms compiled out (the clock stays: publish
+/// still stamps events and workers still sum queue time), so the bus rows with the default
+/// traits (record_latency) against these measure what recording costs (issue [4/7] bar:
+/// on >= 0.8x off).
+struct no_latency_traits : admf::default_bus_traits {
+    using latency_metrics = admf::no_latency_metrics;
+};
 
 // The seed's Python design, measured earlier on this machine (figures from the issue).
 constexpr double seed_events_per_s = 200e3;
@@ -624,6 +631,21 @@ void add_payload_rows(std::vector<bench_case<run_config>>& cases, bool latency) 
         };
         add_policy.template operator()<weighted_traits>("weighted");
         add_policy.template operator()<strict_traits>("strict");
+        // The same busy_spin rows with latency recording compiled out: the plain rows
+        // (default traits, record_latency) over these are the "latency on / off" ratios.
+        for (const auto lane : lanes) {
+            const auto wait = admf::wait_kind::busy_spin;
+            const std::string key = bus_key(lane, wait) + "_no_latency";
+            cases.push_back(
+                {make_row("BM_" + key + "_1p1c/" + size + "/" + m, key,
+                          std::string("admf::bus ") +
+                              (lane == admf::producers::single ? "spsc" : "mpsc") +
+                              ", busy_spin, no latency",
+                          "1p1c", bytes, m, row_kind::throughput),
+                 [lane, wait, mode](const run_config& cfg, bench_row& row) {
+                     record(row, run_bus_throughput<E, no_latency_traits>(cfg, lane, wait, mode));
+                 }});
+        }
         cases.push_back({make_row("BM_spsc_ring_1p1c/" + size + "/" + m, "spsc_ring",
                                   mode == publish_mode::single
                                       ? "raw spsc_ring (try_push/try_pop)"
@@ -830,6 +852,14 @@ std::vector<ratio> make_ratios(const std::vector<const bench_row*>& rows) {
         if (r->key.rfind("bus_", 0) != 0) {
             if (r->key.rfind("sync_bus", 0) == 0 || r->key == "naive_bus") {
                 out.push_back(seed_ratio(*r));
+            }
+            continue;
+        }
+        if (const auto w = r->key.rfind("_no_latency"); w != std::string::npos) {
+            // Listed under the recording row: "latency on / off" = default traits / these.
+            if (const bench_row* on = find_row(rows, r->key.substr(0, w), r->scenario,
+                                               r->payload, r->mode)) {
+                out.push_back(row_ratio("latency on / off", *on, *r));
             }
             continue;
         }
@@ -1104,13 +1134,18 @@ int main(int argc, char** argv) {
             print_throughput(std::cout, threaded, ratios, false);
             std::string header;
             for (const ratio& q : ratios) {
-                if (q.what != "weighted / no_priority" && q.what != "strict / no_priority") {
+                if (q.what != "weighted / no_priority" && q.what != "strict / no_priority" &&
+                    q.what != "latency on / off") {
                     continue;
                 }
                 if (header != q.what) {
                     std::cout << "\n" << q.what
-                              << ", same stream, nothing competing"
-                              << (q.what == "weighted / no_priority" ? " (bar: >= 0.90x)" : "")
+                              << (q.what == "latency on / off"
+                                      ? ", record_latency (default traits) / no_latency_metrics"
+                                      : ", same stream, nothing competing")
+                              << (q.what == "weighted / no_priority" ? " (bar: >= 0.90x)"
+                                  : q.what == "latency on / off"     ? " (bar: >= 0.80x)"
+                                                                     : "")
                               << ":\n";
                     header = q.what;
                 }

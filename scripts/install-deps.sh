@@ -10,6 +10,9 @@ packages=(
     libreaderwriterqueue-dev libatomic-queue-dev             # benchmark baselines
     util-linux                                               # setarch/taskset
     prometheus                                               # promtool: checks the metrics exposition
+    gnuplot-nox                                              # plots admf-scaling-scenario (docs/plots/)
+    libnats-dev nats-server                                  # NATS bridge (optional for users) and its tests
+    spin                                                     # Promela models (tests/models, TESTING T3)
 )
 
 missing=()

@@ -2,12 +2,16 @@
 # The one test command (README "Testing"): installs dependencies, then configures, builds and
 # runs ctest for each selected configuration in its own build/<config> directory.
 #
-#   scripts/test.sh [all|rel|tsan|asan]     (default: all = rel, tsan, asan)
+#   scripts/test.sh [all|rel|tsan|asan|fuzz|negative]
+#                          (default: all = rel, tsan, asan, then fuzz and negative)
 #
 #   rel   g++, -O2 -g, everything (unit, stress, package, compile_fail, header check,
 #         benchmarks and examples built)
 #   tsan  clang++-14, -O1 -g, -fsanitize=thread; no benchmarks or examples
-#   asan  g++, -O1 -g, -fsanitize=address,undefined; no benchmarks
+#   asan  g++, -O1 -g, -fsanitize=address,undefined; no benchmarks, no compile-only checks
+#         (package, compile_fail, header check: the same g++ as rel)
+#   fuzz      scripts/fuzz.sh 120: the four libFuzzer targets, 2 min each (clang-14)
+#   negative  scripts/negative-controls.sh: each injected bug must fail its suite
 #
 # Every stage runs even after a failure; the script prints each stage's duration and a
 # summary, and exits non-zero if any stage failed. ADMF_STRESS_SCALE=<config> tells the
@@ -18,15 +22,23 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 jobs=${ADMF_JOBS:-2}
 
 selection=${1:-all}
+extras=()
 case "$selection" in
-    all) configs=(rel tsan asan) ;;
+    all)
+        configs=(rel tsan asan)
+        extras=(fuzz negative)
+        ;;
     rel | tsan | asan) configs=("$selection") ;;
+    fuzz | negative)
+        configs=()
+        extras=("$selection")
+        ;;
     -h | --help)
-        sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+        sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
         exit 0
         ;;
     *)
-        echo "usage: scripts/test.sh [all|rel|tsan|asan]" >&2
+        echo "usage: scripts/test.sh [all|rel|tsan|asan|fuzz|negative]" >&2
         exit 2
         ;;
 esac
@@ -76,7 +88,7 @@ configure() {
             -DADMF_BUILD_BENCHMARKS=OFF -DADMF_BUILD_EXAMPLES=OFF) ;;
         asan) args=(-DCMAKE_CXX_COMPILER=g++ -DCMAKE_BUILD_TYPE=Debug
             "-DCMAKE_CXX_FLAGS_DEBUG=-O1 -g" -DADMF_SANITIZE=address,undefined
-            -DADMF_BUILD_BENCHMARKS=OFF) ;;
+            -DADMF_BUILD_BENCHMARKS=OFF -DADMF_COMPILE_CHECKS=OFF) ;;
     esac
     cmake -S "$repo" -B "$repo/build/$config" -DADMF_BUILD_TESTS=ON "${args[@]}"
 }
@@ -99,16 +111,17 @@ run_ctest() {
                 echo "test.sh: warning: setarch -R is refused here; running TSan with ASLR on"
                 no_aslr=()
             fi
-            # Package tests build whole projects without the sanitizer: rel covers them.
+            # Package tests build whole projects without the sanitizer, and the spin models
+            # (label model) check no C++ at all: rel covers both.
             ADMF_STRESS_SCALE=tsan \
                 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$repo/tests/tsan.supp" \
-                "${no_aslr[@]}" "${ctest[@]}" -LE package
+                "${no_aslr[@]}" "${ctest[@]}" -LE "package|model"
             ;;
         asan)
             ADMF_STRESS_SCALE=asan \
                 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
                 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-                "${ctest[@]}" -LE package
+                "${ctest[@]}" -LE "package|model"
             ;;
     esac
 }
@@ -135,6 +148,16 @@ for config in "${configs[@]}"; do
         continue
     fi
     run_stage "$config: test" run_ctest_logged "$config"
+done
+
+# TESTING T9 and T10, after the three configurations: each fuzzer for 2 minutes (two at a
+# time, from a copy of the committed corpus), and the negative controls, each of which must
+# make its suite fail.
+for extra in "${extras[@]}"; do
+    case "$extra" in
+        fuzz) run_stage "fuzz (4 x 120 s)" bash "$repo/scripts/fuzz.sh" 120 ;;
+        negative) run_stage "negative controls" bash "$repo/scripts/negative-controls.sh" ;;
+    esac
 done
 
 echo
