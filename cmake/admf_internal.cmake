@@ -28,3 +28,24 @@ if(ADMF_WITH_MOODYCAMEL)
     endif()
 endif()
 message(STATUS "admf: Boost.Lockfree adapter: ${admf_have_boost}; moodycamel adapter: ${admf_have_moodycamel}")
+
+# The NATS bridge (include/admf/bridge/nats.hpp) needs libnats (Debian: libnats-dev); its
+# tests also need a nats-server binary (Debian: nats-server, installed to /usr/sbin).
+# Debian 12's cnats-config.cmake names a static library the package does not ship (and
+# fails), so the library is found directly and given the target name upstream uses.
+set(admf_have_nats OFF)
+if(ADMF_WITH_NATS)
+    find_path(ADMF_NATS_INCLUDE_DIR nats/nats.h)
+    find_library(ADMF_NATS_LIBRARY NAMES nats)
+    if(ADMF_NATS_INCLUDE_DIR AND ADMF_NATS_LIBRARY)
+        if(NOT TARGET cnats::nats)
+            add_library(cnats::nats UNKNOWN IMPORTED)
+            set_target_properties(cnats::nats PROPERTIES
+                IMPORTED_LOCATION ${ADMF_NATS_LIBRARY}
+                INTERFACE_INCLUDE_DIRECTORIES ${ADMF_NATS_INCLUDE_DIR})
+        endif()
+        set(admf_have_nats ON)
+    endif()
+endif()
+find_program(ADMF_NATS_SERVER nats-server PATHS /usr/sbin /usr/local/sbin)
+message(STATUS "admf: NATS bridge: ${admf_have_nats}; nats-server: ${ADMF_NATS_SERVER}")
